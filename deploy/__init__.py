@@ -1,0 +1,1 @@
+"""Deployment assets: nginx gateway config, local run scripts, Kubernetes manifests."""

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# `make run`: installs what is missing, starts PostGIS (unless DATABASE_URL is set), migrates,
+# ensures the demo tenant, starts the five services and nginx, waits until the gateway is ready
+# and writes .run/env. Safe to run again: what already runs is left running (nginx is reloaded).
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NGINX=/usr/sbin/nginx
+NGINX_DIR="$RUN_DIR/nginx"
+READY_TIMEOUT="${READY_TIMEOUT:-60}"
+GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
+
+cd "$ROOT"
+"$LOCAL_DIR/bootstrap.sh"
+mkdir -p "$LOG_DIR" "$PID_DIR" "$NGINX_DIR"
+
+service_pid() { read_pid "$PID_DIR/$1.pid"; }
+service_running() { pid_matches "$(service_pid "$1")" "services.$1.app:app"; }
+nginx_pid() { read_pid "$NGINX_DIR/nginx.pid"; }
+nginx_running() { pid_matches "$(nginx_pid)" "nginx"; }
+
+# Every port we are about to listen on must be free unless our own process already holds it.
+check_ports() {
+    local name port
+    for name in "${SERVICES[@]}"; do
+        port="$(service_port "$name")"
+        if ! service_running "$name" && ! port_free "$port"; then
+            die "port $port (for the $name service) is taken by another program; free it or" \
+                "choose another port, e.g. $(tr '[:lower:]' '[:upper:]' <<<"$name")_PORT=..." \
+                "(gateway app: GATEWAY_APP_PORT)"
+        fi
+    done
+    if ! nginx_running && ! port_free "$GATEWAY_PORT"; then
+        die "port $GATEWAY_PORT (nginx gateway) is taken by another program; free it or set GATEWAY_PORT"
+    fi
+}
+
+show_logs() {
+    local file
+    for file in "$LOG_DIR"/*.log "$NGINX_DIR"/logs/*.log; do
+        [[ -s "$file" ]] || continue
+        printf '\n----- %s (last 25 lines) -----\n' "${file#"$ROOT"/}" >&2
+        tail -n 25 "$file" >&2
+    done
+}
+
+check_ports
+
+# The platform's environment, shared by every process started below.
+if [[ -z "${DATABASE_URL:-}" ]]; then
+    "$LOCAL_DIR/pg.sh" start
+    DATABASE_URL="$("$LOCAL_DIR/pg.sh" url)"
+fi
+export DATABASE_URL
+export TERRITORY_GATEWAY_APP_URL="http://127.0.0.1:$GATEWAY_APP_PORT"
+export TERRITORY_ASSIGNMENT_URL="http://127.0.0.1:$ASSIGNMENT_PORT"
+export TERRITORY_PLANNING_URL="http://127.0.0.1:$PLANNING_PORT"
+export TERRITORY_PROXIMITY_URL="http://127.0.0.1:$PROXIMITY_PORT"
+export TERRITORY_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
+export GATEWAY_PORT GATEWAY_APP_PORT ASSIGNMENT_PORT PLANNING_PORT PROXIMITY_PORT METRICS_PORT
+
+log "migrating the database"
+"$VENV/bin/alembic" upgrade head
+
+OLD_KEY=""
+if [[ -f "$RUN_DIR/env" ]]; then
+    # shellcheck disable=SC1091
+    OLD_KEY="$(unset API_KEY && source "$RUN_DIR/env" >/dev/null 2>&1 && printf '%s' "${API_KEY:-}")" ||
+        OLD_KEY=""
+fi
+log "ensuring the demo tenant"
+ensure_demo_args=(ensure-demo)
+[[ -z "$OLD_KEY" ]] || ensure_demo_args+=(--existing-key "$OLD_KEY")
+API_KEY="$("$VENV/bin/python" -m shared.cli "${ensure_demo_args[@]}")"
+[[ -n "$API_KEY" ]] || die "shared.cli ensure-demo printed no API key"
+
+for name in "${SERVICES[@]}"; do
+    if service_running "$name"; then
+        log "$name service already running (pid $(service_pid "$name"))"
+        continue
+    fi
+    port="$(service_port "$name")"
+    log "starting the $name service on 127.0.0.1:$port"
+    # setsid: its own session, so that closing this terminal does not stop it.
+    setsid nohup "$VENV/bin/uvicorn" "services.$name.app:app" --host 127.0.0.1 --port "$port" \
+        >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$PID_DIR/$name.pid"
+done
+
+log "rendering the nginx configuration"
+"$VENV/bin/python" -m deploy.nginx.render "$NGINX_DIR" >/dev/null
+mkdir -p "$NGINX_DIR/logs"
+"$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -t -q || die "nginx rejects $NGINX_DIR/nginx.conf"
+if nginx_running; then
+    log "reloading nginx"
+    "$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s reload
+else
+    log "starting nginx on 127.0.0.1:$GATEWAY_PORT"
+    "$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" </dev/null
+fi
+
+log "waiting for $GATEWAY_URL/readyz"
+deadline=$((SECONDS + READY_TIMEOUT))
+until [[ "$(http_status "$GATEWAY_URL/readyz")" == 200 ]]; do
+    if [[ $SECONDS -ge $deadline ]]; then
+        show_logs
+        die "the platform was not ready after ${READY_TIMEOUT}s ($GATEWAY_URL/readyz); logs above"
+    fi
+    for name in "${SERVICES[@]}"; do
+        if ! service_running "$name"; then
+            show_logs
+            die "the $name service exited; see .run/logs/$name.log"
+        fi
+    done
+    sleep 0.5
+done
+
+umask 077
+cat >"$RUN_DIR/env" <<EOF
+export DATABASE_URL='$DATABASE_URL'
+export GATEWAY_URL='$GATEWAY_URL'
+export API_KEY='$API_KEY'
+EOF
+
+cat <<EOF
+
+The territory platform is running.
+  gateway      $GATEWAY_URL
+  API docs     $GATEWAY_URL/docs  (merged OpenAPI: $GATEWAY_URL/openapi.json)
+  assignment   $GATEWAY_URL/assignment/
+  planning     $GATEWAY_URL/planning/
+  proximity    $GATEWAY_URL/proximity/
+  metrics      $GATEWAY_URL/metrics/
+  database     $DATABASE_URL
+  logs         .run/logs/   (make logs)
+
+Try it (the demo tenant's key; .run/env holds it with DATABASE_URL and GATEWAY_URL):
+  curl -H 'X-API-Key: $API_KEY' $GATEWAY_URL/assignment/reps
+
+Stop everything with: make stop
+EOF

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make stop`: stops nginx, the five services and the embedded PostGIS cluster. Safe when nothing
+# runs; only processes recorded in .run/ (and still running what we started) are signalled.
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+STOP_TIMEOUT="${STOP_TIMEOUT:-10}"
+NGINX_DIR="$RUN_DIR/nginx"
+
+# Sends TERM to pid $1, then KILL after STOP_TIMEOUT. With $3 = group, signals its whole process
+# group instead when it leads one (services are started with setsid, so their pid is their group).
+terminate() {
+    local pid="$1" what="$2" target="$1"
+    if [[ "${3:-}" == group && "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]]; then
+        target="-$pid"
+    fi
+    log "stopping $what (pid $pid)"
+    kill -TERM -- "$target" 2>/dev/null || return 0
+    local deadline=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null; do
+        if [[ $SECONDS -ge $deadline ]]; then
+            warn "$what did not stop within ${STOP_TIMEOUT}s; killing it"
+            kill -KILL -- "$target" 2>/dev/null || true
+            break
+        fi
+        sleep 0.2
+    done
+}
+
+nginx_pid="$(read_pid "$NGINX_DIR/nginx.pid")"
+if pid_matches "$nginx_pid" nginx; then
+    # TERM is nginx's fast shutdown: the master stops its workers itself.
+    terminate "$nginx_pid" nginx
+fi
+rm -f "$NGINX_DIR/nginx.pid"
+
+for name in "${SERVICES[@]}"; do
+    pid_file="$PID_DIR/$name.pid"
+    pid="$(read_pid "$pid_file")"
+    if pid_matches "$pid" "services.$name.app:app"; then
+        terminate "$pid" "the $name service" group
+    fi
+    rm -f "$pid_file"
+done
+
+"$LOCAL_DIR/pg.sh" stop

@@ -1,0 +1,1 @@
+"""The public gateway's nginx configuration: the template and its local renderer."""

@@ -1,0 +1,48 @@
+"""Request and response bodies for reps."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.geo import GeoJSONPoint
+
+
+class RepBase(BaseModel):
+    external_id: str | None = Field(default=None, max_length=255, description="Your CRM's user id")
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    capacity: int | None = Field(
+        default=None, ge=0, description="Most open assignments at once; null = unlimited"
+    )
+    home: GeoJSONPoint | None = Field(default=None, description="Home or office location")
+    skills: list[str] = Field(default_factory=list, max_length=100)
+    segments: list[str] = Field(default_factory=list, max_length=100)
+    manager_id: uuid.UUID | None = None
+
+
+class RepCreate(RepBase):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RepUpdate(BaseModel):
+    """Only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    capacity: int | None = Field(default=None, ge=0)
+    home: GeoJSONPoint | None = None
+    skills: list[str] | None = Field(default=None, max_length=100)
+    segments: list[str] | None = Field(default=None, max_length=100)
+    manager_id: uuid.UUID | None = None
+    active: bool | None = None
+
+
+class RepRead(RepBase):
+    id: uuid.UUID
+    active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Code every service imports: settings, database, models, auth, errors and the HTTP client."""

@@ -1,0 +1,118 @@
+"""Request authentication: API key → tenant and scopes, with a short-lived per-process cache."""
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.api_keys import hash_token, scope_allows
+from shared.errors import Forbidden, Unauthorized
+
+# Declared as security schemes so the OpenAPI document shows how to authenticate.
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+
+_MAX_CACHED_KEYS = 10_000
+
+# One round trip: look the key up and, at most once a minute, stamp last_used_at.
+_LOOKUP_SQL = text(
+    """
+    WITH found AS (
+        SELECT id, tenant_id, scopes FROM api_key
+        WHERE key_hash = :key_hash AND revoked_at IS NULL
+          AND (expires_at IS NULL OR expires_at > now())
+    ), touched AS (
+        UPDATE api_key SET last_used_at = now() FROM found
+        WHERE api_key.id = found.id
+          AND (api_key.last_used_at IS NULL OR api_key.last_used_at < now() - interval '1 minute')
+        RETURNING api_key.id
+    )
+    SELECT found.id, found.tenant_id, found.scopes FROM found
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the tenant every query must be filtered by, and what the key may do."""
+
+    tenant_id: uuid.UUID
+    api_key_id: uuid.UUID
+    scopes: frozenset[str]
+    token: str
+
+    def allows(self, scope: str) -> bool:
+        return scope_allows(self.scopes, scope)
+
+
+class KeyCache:
+    """Entries (valid and invalid) live ``ttl`` seconds: the bound on how long a revoked key works."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, key_hash: str) -> tuple[bool, Principal | None]:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key_hash: str, principal: Principal | None) -> None:
+        if len(self._entries) >= _MAX_CACHED_KEYS:
+            self._entries.clear()
+        self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+
+
+async def lookup_principal(engine: AsyncEngine, token: str, cache: KeyCache) -> Principal | None:
+    key_hash = hash_token(token)
+    hit, principal = cache.get(key_hash)
+    if hit:
+        return principal
+    async with engine.begin() as connection:
+        row = (await connection.execute(_LOOKUP_SQL, {"key_hash": key_hash})).first()
+    principal = (
+        Principal(tenant_id=row.tenant_id, api_key_id=row.id, scopes=frozenset(row.scopes), token=token)
+        if row is not None
+        else None
+    )
+    cache.put(key_hash, principal)
+    return principal
+
+
+async def authenticate(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    token = api_key or (bearer.credentials if bearer is not None else None)
+    if not token:
+        raise Unauthorized("Send your API key in the X-API-Key header (or as a Bearer token).")
+    principal = await lookup_principal(request.app.state.engine, token, request.app.state.key_cache)
+    if principal is None:
+        raise Unauthorized("The API key is unknown, revoked or expired; create a new one.")
+    request.state.principal = principal
+    return principal
+
+
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.allows(scope):
+            raise Forbidden(
+                f"This endpoint needs the {scope!r} scope; the key has "
+                f"{', '.join(sorted(principal.scopes))}."
+            )
+        return principal
+
+    return check
+
+
+ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
+WritePrincipal = Annotated[Principal, Depends(require_scope("write"))]
+AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]

@@ -1,0 +1,178 @@
+"""Domain errors and the handlers that render every error as RFC 9457 problem+json."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """Base of every domain error: carries the HTTP status and a problem type slug."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+
+class BadRequest(AppError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "API key lacks the required scope"
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Resource not found"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class InvalidInput(AppError):
+    status, slug, title = 422, "invalid-input", "Invalid input"
+
+
+class InvalidGeometry(AppError):
+    status, slug, title = 422, "invalid-geometry", "Invalid geometry"
+
+
+class UpstreamUnavailable(AppError):
+    status, slug, title = 503, "upstream-unavailable", "A downstream service is unavailable"
+
+
+def problem_response(
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Missing or invalid API key"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Resource not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict with the current state"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("rate-limited", "Too many requests"),
+}
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "territory", 0, "name")`` → ``territory[0].name``; the request part is dropped."""
+    parts = list(location)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        slug=exc.slug,
+        request=request,
+        field=exc.field,
+        headers={"WWW-Authenticate": "ApiKey"} if exc.status == 401 else None,
+        **exc.extra,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_path(error.get("loc", ())), "message": error.get("msg", "invalid")}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    detail = f"{first['field']}: {first['message']}"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more problem(s), see 'errors')"
+    return problem_response(
+        status=422,
+        title="Invalid input",
+        detail=detail,
+        slug="invalid-input",
+        request=request,
+        field=first["field"],
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No endpoint at {request.method} {request.url.path}; see /openapi.json"
+    return problem_response(
+        status=exc.status_code,
+        title=title,
+        detail=detail,
+        slug=slug,
+        request=request,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(
+        status=500,
+        title="Internal server error",
+        detail="The server failed to handle this request; quote the request_id when reporting it.",
+        slug="internal-error",
+        request=request,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled_error)

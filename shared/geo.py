@@ -1,0 +1,85 @@
+"""GeoJSON in and out of the API (SRID 4326, longitude first), validated with shapely."""
+
+from typing import Any, Literal
+
+import shapely
+from geoalchemy2.elements import WKBElement
+from geoalchemy2.shape import from_shape, to_shape
+from pydantic import BaseModel, Field, field_validator
+from shapely.geometry import mapping, shape
+from shapely.validation import explain_validity
+
+from shared.errors import InvalidGeometry
+
+SRID = 4326
+
+
+class GeoJSONPoint(BaseModel):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float] = Field(
+        description="[longitude, latitude] in WGS 84", examples=[[-73.9857, 40.7484]]
+    )
+
+    @field_validator("coordinates")
+    @classmethod
+    def _in_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        longitude, latitude = value
+        if not -180 <= longitude <= 180 or not -90 <= latitude <= 90:
+            raise ValueError(
+                "coordinates are [longitude, latitude] with longitude in [-180, 180] and "
+                f"latitude in [-90, 90]; got {list(value)} (swapped?)"
+            )
+        return value
+
+    def to_wkb(self) -> WKBElement:
+        return from_shape(shapely.Point(self.coordinates), srid=SRID)
+
+
+def point_from_db(element: WKBElement | None) -> GeoJSONPoint | None:
+    if element is None:
+        return None
+    point = to_shape(element)
+    return GeoJSONPoint(coordinates=(point.x, point.y))
+
+
+def geometry_to_geojson(element: WKBElement | None) -> dict[str, Any] | None:
+    return None if element is None else dict(mapping(to_shape(element)))
+
+
+def multipolygon_from_geojson(
+    geometry: dict[str, Any], *, field: str = "geometry", repair: bool = False
+) -> tuple[WKBElement, str | None]:
+    """Parse a Polygon/MultiPolygon; invalid rings are repaired (and reported) or rejected."""
+    try:
+        parsed = shape(geometry)
+    except Exception as error:
+        raise InvalidGeometry(f"not a GeoJSON geometry: {error}", field=field) from error
+    if parsed.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InvalidGeometry(
+            f"expected a Polygon or MultiPolygon, got {parsed.geom_type}", field=field
+        )
+    if parsed.is_empty:
+        raise InvalidGeometry("the geometry is empty", field=field)
+    minx, miny, maxx, maxy = parsed.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise InvalidGeometry(
+            "coordinates must be [longitude, latitude] in WGS 84 (EPSG:4326)", field=field
+        )
+    repair_note = None
+    if not parsed.is_valid:
+        reason = explain_validity(parsed)
+        if not repair:
+            raise InvalidGeometry(
+                f"invalid polygon: {reason}; fix it or resend with repair=true", field=field
+            )
+        parsed = shapely.make_valid(parsed)
+        polygons = [part for part in getattr(parsed, "geoms", [parsed]) if part.area > 0]
+        parsed = shapely.MultiPolygon(
+            [p for part in polygons for p in getattr(part, "geoms", [part]) if p.geom_type == "Polygon"]
+        )
+        if parsed.is_empty:
+            raise InvalidGeometry(f"invalid polygon with no area left: {reason}", field=field)
+        repair_note = f"repaired: {reason}"
+    if parsed.geom_type == "Polygon":
+        parsed = shapely.MultiPolygon([parsed])
+    return from_shape(parsed, srid=SRID), repair_note

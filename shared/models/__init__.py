@@ -1,0 +1,50 @@
+"""Every ORM model, importable from one place (Alembic autogenerate reads ``Base.metadata``)."""
+
+from shared.models.assignment import (
+    Account,
+    Alignment,
+    AlignmentStatus,
+    Assignment,
+    DistributionRule,
+    Lead,
+    MemberRole,
+    PostalCode,
+    Rep,
+    Territory,
+    TerritoryMember,
+)
+from shared.models.base import Base
+from shared.models.metrics import Activity, Opportunity, OpportunityStatus, Quota
+from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
+from shared.models.proximity import Connection, Person, PersonKind
+from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
+
+__all__ = [
+    "Account",
+    "Activity",
+    "Alignment",
+    "AlignmentStatus",
+    "ApiKey",
+    "Assignment",
+    "AuditEvent",
+    "Base",
+    "BasicUnit",
+    "Connection",
+    "DistributionRule",
+    "IdempotencyRecord",
+    "Lead",
+    "MemberRole",
+    "Opportunity",
+    "OpportunityStatus",
+    "Person",
+    "PersonKind",
+    "PostalCode",
+    "Quota",
+    "Rep",
+    "Scenario",
+    "ScenarioStatus",
+    "Territory",
+    "TerritoryMember",
+    "Tenant",
+    "UnitAdjacency",
+]

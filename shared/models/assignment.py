@@ -1,0 +1,255 @@
+"""Reps, alignments, territories, accounts, leads, assignments and postal-code reference data."""
+
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, CreatedAt, TenantId, UpdatedAt, UuidPk
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """Stored as text with a CHECK, so adding a value is a plain migration."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class AlignmentStatus(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    archived = "archived"
+
+
+class DistributionRule(enum.StrEnum):
+    round_robin = "round_robin"
+    weighted = "weighted"
+    capacity = "capacity"
+    proximity = "proximity"
+
+
+class MemberRole(enum.StrEnum):
+    owner = "owner"
+    overlay = "overlay"
+
+
+class Rep(Base):
+    __tablename__ = "rep"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_id"),)
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    # Maximum number of open assignments; None means unlimited.
+    capacity: Mapped[int | None] = mapped_column(Integer, CheckConstraint("capacity >= 0", name="capacity_non_negative"))
+    home: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    segments: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class Alignment(Base):
+    __tablename__ = "alignment"
+    __table_args__ = (
+        # At most one active alignment per tenant: publishing swaps it atomically.
+        Index(
+            "uq_alignment_one_active_per_tenant",
+            "tenant_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[AlignmentStatus] = mapped_column(
+        _enum(AlignmentStatus, "alignment_status"), server_default=AlignmentStatus.draft.value
+    )
+    effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cloned_from_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="SET NULL")
+    )
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class Territory(Base):
+    __tablename__ = "territory"
+    __table_args__ = (
+        UniqueConstraint("alignment_id", "name"),
+        Index("ix_territory_tenant_id_alignment_id", "tenant_id", "alignment_id"),
+    )
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    alignment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="CASCADE")
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    # Depth in the hierarchy (0 = top, e.g. region); the deepest match wins in geography routing.
+    level: Mapped[int] = mapped_column(Integer, server_default="0")
+    geom: Mapped[Any | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True)
+    )
+    # Attribute criteria: a JSON tree of AND/OR groups over lead attributes.
+    criteria: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    priority: Mapped[int] = mapped_column(Integer, server_default="100")
+    distribution_rule: Mapped[DistributionRule] = mapped_column(
+        _enum(DistributionRule, "distribution_rule"),
+        server_default=DistributionRule.round_robin.value,
+    )
+    required_skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    is_fallback: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Monotonic turn counter for round robin; incremented atomically by UPDATE ... RETURNING.
+    turn_counter: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class TerritoryMember(Base):
+    __tablename__ = "territory_member"
+    __table_args__ = (UniqueConstraint("territory_id", "rep_id", "role"),)
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    territory_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="CASCADE")
+    )
+    rep_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[MemberRole] = mapped_column(
+        _enum(MemberRole, "member_role"), server_default=MemberRole.owner.value
+    )
+    weight: Mapped[Decimal] = mapped_column(
+        Numeric(10, 4), CheckConstraint("weight > 0", name="weight_positive"), server_default="1"
+    )
+    assigned_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[CreatedAt]
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        Index("ix_account_tenant_id_domain", "tenant_id", "domain"),
+    )
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    external_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(300))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    location: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    employee_count: Mapped[int | None] = mapped_column(Integer)
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    potential: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    owner_rep_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class Lead(Base):
+    __tablename__ = "lead"
+    __table_args__ = (Index("ix_lead_tenant_id_created_at", "tenant_id", "created_at"),)
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    location: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    employee_count: Mapped[int | None] = mapped_column(Integer)
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[CreatedAt]
+
+
+class Assignment(Base):
+    __tablename__ = "assignment"
+    __table_args__ = (
+        Index("ix_assignment_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_assignment_territory_id_rep_id", "territory_id", "rep_id"),
+    )
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    lead_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("lead.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("account.id", ondelete="SET NULL")
+    )
+    alignment_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="SET NULL")
+    )
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="SET NULL")
+    )
+    rep_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL"), index=True
+    )
+    # Which precedence step decided: named_account, attribute_rule, geography or fallback.
+    matched_rule: Mapped[str] = mapped_column(String(32))
+    distribution_rule: Mapped[str | None] = mapped_column(String(32))
+    explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    created_at: Mapped[CreatedAt]
+
+
+class PostalCode(Base):
+    """Global reference data (not tenant-owned): postal-code centroids for offline geocoding."""
+
+    __tablename__ = "postal_code"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    place_name: Mapped[str | None] = mapped_column(String(200))
+    admin_area: Mapped[str | None] = mapped_column(String(100))
+    centroid: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))

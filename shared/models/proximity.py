@@ -1,0 +1,75 @@
+"""The social graph: people (reps and contacts) and the connections between them."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.assignment import _enum
+from shared.models.base import Base, CreatedAt, TenantId, UpdatedAt, UuidPk
+
+
+class PersonKind(enum.StrEnum):
+    rep = "rep"
+    contact = "contact"
+
+
+class Person(Base):
+    __tablename__ = "person"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        CheckConstraint("kind <> 'rep' OR rep_id IS NOT NULL", name="rep_has_rep_id"),
+    )
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[PersonKind] = mapped_column(_enum(PersonKind, "person_kind"))
+    rep_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    title: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class Connection(Base):
+    """An undirected tie; stored once with ``person_a_id < person_b_id``."""
+
+    __tablename__ = "connection"
+    __table_args__ = (
+        UniqueConstraint("person_a_id", "person_b_id", "kind"),
+        CheckConstraint("person_a_id < person_b_id", name="ordered_pair"),
+        CheckConstraint("strength > 0 AND strength <= 1", name="strength_range"),
+        Index("ix_connection_person_b_id", "person_b_id"),
+    )
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    person_a_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("person.id", ondelete="CASCADE")
+    )
+    person_b_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("person.id", ondelete="CASCADE")
+    )
+    # e.g. colleague, former_colleague, email, meeting, social, referral.
+    kind: Mapped[str] = mapped_column(String(50))
+    strength: Mapped[float] = mapped_column(Float)
+    last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[CreatedAt]

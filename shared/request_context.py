@@ -1,0 +1,64 @@
+"""Request-id middleware: one id per request, echoed on the response, logged, and propagated."""
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+logger = logging.getLogger("territory.access")
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (not BaseHTTPMiddleware) so it adds no task switch on the hot path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+            request_id_var.reset(token)
