@@ -88,7 +88,9 @@ async def issue_key(
     return IssuedKey(key=key, token=token)
 
 
-async def revoke_key(session: AsyncSession, *, key_id: uuid.UUID, tenant_id: uuid.UUID | None) -> None:
+async def revoke_key(
+    session: AsyncSession, *, key_id: uuid.UUID, tenant_id: uuid.UUID | None
+) -> None:
     """Revoke a key; with ``tenant_id`` only that tenant's key (callers acting for a tenant)."""
     statement = (
         update(ApiKey)

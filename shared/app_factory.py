@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -9,7 +10,7 @@ from sqlalchemy import text
 
 from shared.auth import KeyCache
 from shared.db import create_engine, create_sessionmaker
-from shared.errors import install_error_handlers
+from shared.errors import PROBLEM_CONTENT_TYPE, PROBLEM_RESPONSES, install_error_handlers
 from shared.http_client import ServiceClient
 from shared.logging import configure_logging
 from shared.request_context import RequestContextMiddleware
@@ -33,12 +34,29 @@ def _health_router(prefix: str) -> APIRouter:
             async with request.app.state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception as error:  # any failure means "not ready", reported, not raised
-            return JSONResponse(
-                {"status": "unavailable", "database": repr(error)}, status_code=503
-            )
+            return JSONResponse({"status": "unavailable", "database": repr(error)}, status_code=503)
         return {"status": "ok", "database": "ok"}  # type: ignore[return-value]
 
     return router
+
+
+def _serve_problem_media_type(app: FastAPI) -> None:
+    """FastAPI files response models under application/json; errors are problem+json."""
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build_openapi()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    for response in operation.get("responses", {}).values():
+                        content = response.get("content", {})
+                        if PROBLEM_CONTENT_TYPE in content and "application/json" in content:
+                            content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_service_app(
@@ -86,9 +104,11 @@ def create_service_app(
         openapi_url=f"{prefix}/openapi.json",
         docs_url=f"{prefix}/docs",
         redoc_url=None,
+        responses=PROBLEM_RESPONSES,
     )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    _serve_problem_media_type(app)
     app.include_router(_health_router(prefix))
     for router in routers:
         app.include_router(router)

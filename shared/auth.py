@@ -52,7 +52,7 @@ class Principal:
 
 
 class KeyCache:
-    """Entries (valid and invalid) live ``ttl`` seconds: the bound on how long a revoked key works."""
+    """Entries, valid and invalid, live ``ttl`` seconds: how long a revoked key may still work."""
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
@@ -78,7 +78,9 @@ async def lookup_principal(engine: AsyncEngine, token: str, cache: KeyCache) -> 
     async with engine.begin() as connection:
         row = (await connection.execute(_LOOKUP_SQL, {"key_hash": key_hash})).first()
     principal = (
-        Principal(tenant_id=row.tenant_id, api_key_id=row.id, scopes=frozenset(row.scopes), token=token)
+        Principal(
+            tenant_id=row.tenant_id, api_key_id=row.id, scopes=frozenset(row.scopes), token=token
+        )
         if row is not None
         else None
     )

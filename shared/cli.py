@@ -1,10 +1,10 @@
 """Admin command line: tenants, API keys and the demo tenant.
 
-    python -m shared.cli create-tenant --slug acme --name "Acme Inc."
-    python -m shared.cli create-key --tenant acme --scopes read,write [--name crm]
-    python -m shared.cli list-keys --tenant acme
-    python -m shared.cli revoke-key --key-id UUID
-    python -m shared.cli ensure-demo [--existing-key TOKEN]
+python -m shared.cli create-tenant --slug acme --name "Acme Inc."
+python -m shared.cli create-key --tenant acme --scopes read,write [--name crm]
+python -m shared.cli list-keys --tenant acme
+python -m shared.cli revoke-key --key-id UUID
+python -m shared.cli ensure-demo [--existing-key TOKEN]
 """
 
 import argparse
@@ -73,7 +73,9 @@ async def _ensure_demo(session: AsyncSession, args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shared.cli", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.cli", description=__doc__.split("\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     tenant = commands.add_parser("create-tenant", help="create a tenant")
     tenant.add_argument("--slug", required=True)
@@ -96,8 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(handler: Callable[[AsyncSession, argparse.Namespace], Awaitable[None]],
-               args: argparse.Namespace) -> None:
+async def _run(
+    handler: Callable[[AsyncSession, argparse.Namespace], Awaitable[None]], args: argparse.Namespace
+) -> None:
     engine = create_engine(get_settings(), application_name="cli")
     try:
         async with create_sessionmaker(engine)() as session, session.begin():

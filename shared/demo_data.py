@@ -20,9 +20,7 @@ DEMO_REPS = [
 
 async def load(session: AsyncSession, *, tenant_id: uuid.UUID) -> None:
     """Insert what is missing, keyed by external id, so loading twice changes nothing."""
-    existing = set(
-        await session.scalars(select(Rep.external_id).where(Rep.tenant_id == tenant_id))
-    )
+    existing = set(await session.scalars(select(Rep.external_id).where(Rep.tenant_id == tenant_id)))
     for external_id, name, email, capacity, home, segments in DEMO_REPS:
         if external_id in existing:
             continue

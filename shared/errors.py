@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -176,3 +177,30 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unhandled_error)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong and what to do about it")
+    instance: str | None = None
+    request_id: str | None = None
+    field: str | None = Field(default=None, description="The offending input field, if any")
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="Every validation problem, when there are several"
+    )
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}}
+
+
+# Declared on every service so generated clients know the error shape.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("Missing, unknown, revoked or expired API key"),
+    403: _problem("The API key lacks the required scope"),
+    422: _problem("Invalid input; `field` names the offending field"),
+}

@@ -75,7 +75,12 @@ def multipolygon_from_geojson(
         parsed = shapely.make_valid(parsed)
         polygons = [part for part in getattr(parsed, "geoms", [parsed]) if part.area > 0]
         parsed = shapely.MultiPolygon(
-            [p for part in polygons for p in getattr(part, "geoms", [part]) if p.geom_type == "Polygon"]
+            [
+                p
+                for part in polygons
+                for p in getattr(part, "geoms", [part])
+                if p.geom_type == "Polygon"
+            ]
         )
         if parsed.is_empty:
             raise InvalidGeometry(f"invalid polygon with no area left: {reason}", field=field)

@@ -141,9 +141,7 @@ def render_local_config(
     # As root the workers would run as nobody, who may not reach a runtime dir under a private
     # parent (pytest's tmp dirs are 0700); local runs keep the invoking user instead.
     user_line = "user root;\n" if os.geteuid() == 0 else ""
-    temp_lines = "".join(
-        f"    {name}_temp_path {temp_dir / name};\n" for name in _TEMP_PATHS
-    )
+    temp_lines = "".join(f"    {name}_temp_path {temp_dir / name};\n" for name in _TEMP_PATHS)
     main_conf = runtime_dir / "nginx.conf"
     main_conf.write_text(
         "# Rendered by deploy/nginx/render.py for a local run; edit the template instead.\n"

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined"
+# (GeoAlchemy2 registers its create/drop_geospatial_* operations on alembic.op at run time.)
 """Initial schema: tenancy, assignment, planning, proximity and metrics tables.
 
 Revision ID: b84fa9070aad

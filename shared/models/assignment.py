@@ -68,7 +68,9 @@ class Rep(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     # Maximum number of open assignments; None means unlimited.
-    capacity: Mapped[int | None] = mapped_column(Integer, CheckConstraint("capacity >= 0", name="capacity_non_negative"))
+    capacity: Mapped[int | None] = mapped_column(
+        Integer, CheckConstraint("capacity >= 0", name="capacity_non_negative")
+    )
     home: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
     skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     segments: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")

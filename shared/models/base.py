@@ -24,7 +24,10 @@ class Base(DeclarativeBase):
 UuidPk = Annotated[
     uuid.UUID,
     mapped_column(
-        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid()
+        UUID(as_uuid=True),
+        primary_key=True,
+        default=uuid.uuid4,
+        server_default=func.gen_random_uuid(),
     ),
 ]
 CreatedAt = Annotated[
@@ -40,4 +43,3 @@ TenantId = Annotated[
     uuid.UUID,
     mapped_column(UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), index=True),
 ]
-

@@ -77,9 +77,7 @@ class Activity(Base):
 class Quota(Base):
     __tablename__ = "quota"
     __table_args__ = (
-        CheckConstraint(
-            "(rep_id IS NOT NULL) <> (territory_id IS NOT NULL)", name="one_subject"
-        ),
+        CheckConstraint("(rep_id IS NOT NULL) <> (territory_id IS NOT NULL)", name="one_subject"),
         CheckConstraint("period_end > period_start", name="period_order"),
     )
 
@@ -94,5 +92,7 @@ class Quota(Base):
     period_start: Mapped[date] = mapped_column(Date)
     # Exclusive end, so consecutive periods never overlap.
     period_end: Mapped[date] = mapped_column(Date)
-    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), CheckConstraint("amount >= 0", name="amount_non_negative"))
+    amount: Mapped[Decimal] = mapped_column(
+        Numeric(18, 2), CheckConstraint("amount >= 0", name="amount_non_negative")
+    )
     created_at: Mapped[CreatedAt]

@@ -72,4 +72,3 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int]
     response_body: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[CreatedAt]
-

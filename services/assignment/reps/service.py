@@ -31,7 +31,11 @@ def to_read(rep: Rep) -> RepRead:
 
 
 async def _column_values(
-    session: AsyncSession, *, tenant_id: uuid.UUID, fields: dict[str, Any], data: RepCreate | RepUpdate
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    fields: dict[str, Any],
+    data: RepCreate | RepUpdate,
 ) -> dict[str, Any]:
     values = dict(fields)
     if "home" in values:
@@ -48,9 +52,7 @@ async def create_rep(session: AsyncSession, *, tenant_id: uuid.UUID, data: RepCr
         session, tenant_id=tenant_id, external_id=data.external_id
     ):
         raise DuplicateExternalId(data.external_id)
-    values = await _column_values(
-        session, tenant_id=tenant_id, fields=data.model_dump(), data=data
-    )
+    values = await _column_values(session, tenant_id=tenant_id, fields=data.model_dump(), data=data)
     return to_read(await repository.add(session, tenant_id=tenant_id, values=values))
 
 

@@ -1,0 +1,72 @@
+"""Gateway app (behind nginx): the merged OpenAPI document, API docs, liveness and readiness."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from services.gateway.catalog import ServiceCatalog
+from shared.db import create_engine
+from shared.errors import install_error_handlers
+from shared.logging import configure_logging
+from shared.request_context import RequestContextMiddleware
+from shared.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service="gateway", level=settings.log_level, json_lines=settings.log_json)
+        app.state.engine = create_engine(settings, application_name="gateway")
+        async with httpx.AsyncClient() as client:
+            app.state.catalog = ServiceCatalog(settings=settings, client=client)
+            yield
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Territory Platform gateway",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> dict[str, Any]:
+        """The merged OpenAPI 3.1 document of every service."""
+        catalog: ServiceCatalog = request.app.state.catalog
+        return await catalog.merged_document()
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Interactive API documentation over the merged document."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Territory Platform API")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Liveness: the gateway app answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database and every service answer."""
+        catalog: ServiceCatalog = request.app.state.catalog
+        checks = await catalog.readiness(request.app.state.engine)
+        ready = all(result == "ok" for result in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return app
+
+
+app = create_app()

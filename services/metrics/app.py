@@ -1,0 +1,23 @@
+"""Metrics service: quotas, opportunities and the KPIs computed from them."""
+
+from fastapi import FastAPI
+
+from services.metrics.kpis.router import router as kpis_router
+from services.metrics.opportunities.router import router as opportunities_router
+from services.metrics.quotas.router import router as quotas_router
+from shared.app_factory import create_service_app
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        name="metrics",
+        title="Metrics",
+        description="Quotas, opportunities and KPIs such as quota attainment and win rate.",
+        routers=[quotas_router, opportunities_router, kpis_router],
+        downstream=["assignment"],
+        settings=settings,
+    )
+
+
+app = create_app()

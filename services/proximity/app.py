@@ -1,0 +1,22 @@
+"""Proximity service: people, their connections, proximity scores and social territories."""
+
+from fastapi import FastAPI
+
+from services.proximity.connections.router import router as connections_router
+from services.proximity.people.router import router as people_router
+from shared.app_factory import create_service_app
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        name="proximity",
+        title="Proximity",
+        description="The social graph (people and connections) and proximity of reps to accounts.",
+        routers=[people_router, connections_router],
+        downstream=[],
+        settings=settings,
+    )
+
+
+app = create_app()

@@ -1,0 +1,30 @@
+"""Read-only lookups on tables the assignment service owns (``rep``, ``account``).
+
+DESIGN.md: a service reads tables it does not own only through a documented query module. This is
+proximity's. Every function here only SELECTs, filters by ``tenant_id``, and reads just the ``id``
+column, so the assignment service may change any other column without breaking proximity. A row of
+another tenant is reported exactly like a missing one.
+"""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.models import Account, Rep
+
+
+async def rep_exists(session: AsyncSession, *, tenant_id: uuid.UUID, rep_id: uuid.UUID) -> bool:
+    """Whether ``rep.id = rep_id`` exists in this tenant (active or not)."""
+    found = await session.scalar(select(Rep.id).where(Rep.tenant_id == tenant_id, Rep.id == rep_id))
+    return found is not None
+
+
+async def account_exists(
+    session: AsyncSession, *, tenant_id: uuid.UUID, account_id: uuid.UUID
+) -> bool:
+    """Whether ``account.id = account_id`` exists in this tenant."""
+    found = await session.scalar(
+        select(Account.id).where(Account.tenant_id == tenant_id, Account.id == account_id)
+    )
+    return found is not None

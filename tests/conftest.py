@@ -1,0 +1,124 @@
+"""Suite-wide fixtures: a fresh migrated PostGIS database, tenants, in-process and real apps."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import create_engine, create_sessionmaker
+from shared.settings import Settings
+from tests.factories import TenantWithKey, make_tenant
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("TERRITORY_DATABASE_URL")
+    if not url:
+        pytest.exit(
+            "DATABASE_URL is not set: run the suite with `make test` (it starts the embedded "
+            "PostGIS cluster) or point DATABASE_URL at a PostgreSQL server with PostGIS.",
+            returncode=2,
+        )
+    return Settings(database_url=url).libpq_database_url
+
+
+def _with_database(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(os.path.join(REPO_ROOT, "alembic.ini"))
+    config.attributes["database_url"] = Settings(database_url=database_url).database_url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test session, migrated to head, dropped afterwards."""
+    server_url = _server_url()
+    name = f"territory_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+    command.upgrade(alembic_config(url), "head")
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, log_json=False, log_level="WARNING")
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings, application_name="tests")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def tenant(sessionmaker: async_sessionmaker[AsyncSession]) -> TenantWithKey:
+    """A new tenant per test, with a read/write/admin key: tests never see each other's rows."""
+    return await make_tenant(sessionmaker)
+
+
+@pytest.fixture
+async def other_tenant(sessionmaker: async_sessionmaker[AsyncSession]) -> TenantWithKey:
+    return await make_tenant(sessionmaker)
+
+
+AppClientFactory = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture(scope="session")
+def app_client() -> AppClientFactory:
+    """In-process client for one service app, with its lifespan run (engine, clients)."""
+
+    @asynccontextmanager
+    async def open_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+
+    return open_client
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str) -> dict[str, str]:
+    """Environment for real service processes: the test database, plain-text logs."""
+    return {
+        "DATABASE_URL": database_url,
+        "TERRITORY_LOG_JSON": "false",
+        "TERRITORY_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+async def api_key(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    """A read/write/admin token of a tenant shared by the session's process-level tests."""
+    return (await make_tenant(sessionmaker)).token
