@@ -41,7 +41,8 @@ def _health_router(prefix: str) -> APIRouter:
 
 
 def _serve_problem_media_type(app: FastAPI) -> None:
-    """FastAPI files response models under application/json; errors are problem+json."""
+    """Post-process the document: errors are problem+json (FastAPI files every model under
+    application/json), and each operation's summary is its docstring's first line."""
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -49,6 +50,9 @@ def _serve_problem_media_type(app: FastAPI) -> None:
             document = build_openapi()
             for operations in document.get("paths", {}).values():
                 for operation in operations.values():
+                    description = operation.get("description", "")
+                    if description:
+                        operation["summary"] = description.strip().splitlines()[0]
                     for response in operation.get("responses", {}).values():
                         content = response.get("content", {})
                         if PROBLEM_CONTENT_TYPE in content and "application/json" in content:

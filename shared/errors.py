@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -161,6 +162,29 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# SQLSTATE → (status, slug, title, detail) for constraint violations that slipped past the
+# service's own checks, e.g. two concurrent requests inserting the same unique key.
+_INTEGRITY_PROBLEMS = {
+    "23505": (409, "conflict", "Conflict with the current state", "already exists"),
+    "23503": (409, "conflict", "Conflict with the current state", "references a missing row"),
+    "23514": (422, "invalid-input", "Invalid input", "violates a rule"),
+    "23502": (422, "invalid-input", "Invalid input", "misses a required value"),
+}
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IntegrityError)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    status, slug, title, what = _INTEGRITY_PROBLEMS.get(
+        str(sqlstate), (409, "conflict", "Conflict with the current state", "conflicts")
+    )
+    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    detail = f"The request {what}" + (f" (constraint {constraint})" if constraint else "")
+    return problem_response(
+        status=status, title=title, detail=detail + ".", slug=slug, request=request
+    )
+
+
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(
@@ -176,6 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unhandled_error)
 
 

@@ -89,15 +89,19 @@ for name in "${SERVICES[@]}"; do
 done
 
 log "rendering the nginx configuration"
-"$VENV/bin/python" -m deploy.nginx.render "$NGINX_DIR" >/dev/null
-mkdir -p "$NGINX_DIR/logs"
-"$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -t -q || die "nginx rejects $NGINX_DIR/nginx.conf"
+# Ports come from the *_PORT variables exported above.
+"$VENV/bin/python" -m deploy.nginx.render "$NGINX_DIR" --check >/dev/null ||
+    die "could not render a valid nginx configuration into .run/nginx"
+nginx_cmd=("$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/logs/error.log")
 if nginx_running; then
     log "reloading nginx"
-    "$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s reload
+    "${nginx_cmd[@]}" -s reload
 else
     log "starting nginx on 127.0.0.1:$GATEWAY_PORT"
-    "$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" </dev/null
+    "${nginx_cmd[@]}" </dev/null || {
+        show_logs
+        die "nginx did not start"
+    }
 fi
 
 log "waiting for $GATEWAY_URL/readyz"
@@ -128,10 +132,10 @@ cat <<EOF
 The territory platform is running.
   gateway      $GATEWAY_URL
   API docs     $GATEWAY_URL/docs  (merged OpenAPI: $GATEWAY_URL/openapi.json)
-  assignment   $GATEWAY_URL/assignment/
-  planning     $GATEWAY_URL/planning/
-  proximity    $GATEWAY_URL/proximity/
-  metrics      $GATEWAY_URL/metrics/
+  assignment   $GATEWAY_URL/assignment/docs
+  planning     $GATEWAY_URL/planning/docs
+  proximity    $GATEWAY_URL/proximity/docs
+  metrics      $GATEWAY_URL/metrics/docs
   database     $DATABASE_URL
   logs         .run/logs/   (make logs)
 

@@ -1,5 +1,6 @@
 """Reps endpoints, in process against the real test database."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -93,3 +94,17 @@ async def test_pagination_reports_next_offset(
     assert len(first["items"]) == 2 and first["next_offset"] == 2
     last = (await client.get("/assignment/reps?limit=2&offset=2", headers=tenant.headers)).json()
     assert len(last["items"]) == 1 and last["next_offset"] is None
+
+
+async def test_concurrent_duplicates_get_one_201_and_one_409(
+    client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
+    body = {"name": "Twin", "external_id": "crm-twin"}
+    responses = await asyncio.gather(
+        *(client.post("/assignment/reps", json=body, headers=tenant.headers) for _ in range(4))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201, 409, 409, 409]
+    for response in responses:
+        if response.status_code == 409:
+            assert response.headers["content-type"] == "application/problem+json"

@@ -52,10 +52,10 @@ def gateway(
 
 @pytest.fixture
 def lone_assignment(
-    services: dict[str, ServiceProcess], service_env: dict[str, str], tmp_path: Path
+    services: dict[str, ServiceProcess], tmp_path: Path
 ) -> Iterator[ServiceProcess]:
     """An assignment process of this test's own, to stop or freeze without harming the others."""
-    env = {**services["assignment"].env, **service_env}
+    env = services["assignment"].env  # the test database and the other services' URLs
     with ServiceProcess("assignment", env=env, log_dir=tmp_path) as process:
         yield process
 

@@ -1,5 +1,6 @@
 """Basic units and their adjacency, in process against the real test database."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +27,9 @@ def square(x: float, y: float, size: float = CELL) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def client(app_client: AppClientFactory, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    app_client: AppClientFactory, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(create_app(settings)) as client:
         yield client
 
@@ -46,7 +49,8 @@ async def create_grid(client: httpx.AsyncClient, tenant: TenantWithKey) -> dict[
     """2x2 cells at the equator: SW, SE on the bottom row, NW, NE on the top row."""
     cells = {"SW": (0.0, 0.0), "SE": (CELL, 0.0), "NW": (0.0, CELL), "NE": (CELL, CELL)}
     return {
-        code: await create_unit(client, tenant, code, square(x, y)) for code, (x, y) in cells.items()
+        code: await create_unit(client, tenant, code, square(x, y))
+        for code, (x, y) in cells.items()
     }
 
 
@@ -118,7 +122,9 @@ async def test_duplicate_code_is_409_but_another_tenant_may_reuse_it(
     client: httpx.AsyncClient, tenant: TenantWithKey, other_tenant: TenantWithKey
 ) -> None:
     body = {"code": "75001", "geometry": square(2.3, 48.8)}
-    assert (await client.post("/planning/units", json=body, headers=tenant.headers)).status_code == 201
+    assert (
+        await client.post("/planning/units", json=body, headers=tenant.headers)
+    ).status_code == 201
     again = await client.post("/planning/units", json=body, headers=tenant.headers)
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
@@ -127,7 +133,9 @@ async def test_duplicate_code_is_409_but_another_tenant_may_reuse_it(
     assert elsewhere.status_code == 201
 
 
-async def test_unknown_unit_is_404_with_field(client: httpx.AsyncClient, tenant: TenantWithKey) -> None:
+async def test_unknown_unit_is_404_with_field(
+    client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
     unknown = "00000000-0000-4000-8000-000000000000"
     for method, path in (
         ("GET", f"/planning/units/{unknown}"),
@@ -157,7 +165,9 @@ async def test_another_tenant_cannot_see_touch_or_neighbour_a_unit(
     assert [unit["code"] for unit in listed.json()["items"]] == ["B"]
     rebuilt = await client.post("/planning/units/adjacency:rebuild", headers=other_tenant.headers)
     assert rebuilt.json() == {"pairs": 0}
-    assert (await client.get(f"/planning/units/{unit_id}", headers=tenant.headers)).status_code == 200
+    assert (
+        await client.get(f"/planning/units/{unit_id}", headers=tenant.headers)
+    ).status_code == 200
 
 
 async def test_grid_adjacency_counts_shared_borders_not_corners(
@@ -191,7 +201,9 @@ async def test_deleting_a_unit_drops_its_adjacency(
     await client.post("/planning/units/adjacency:rebuild", headers=tenant.headers)
     deleted = await client.delete(f"/planning/units/{ids['SE']}", headers=tenant.headers)
     assert deleted.status_code == 204 and deleted.content == b""
-    assert (await client.get(f"/planning/units/{ids['SE']}", headers=tenant.headers)).status_code == 404
+    assert (
+        await client.get(f"/planning/units/{ids['SE']}", headers=tenant.headers)
+    ).status_code == 404
     neighbours = await client.get(f"/planning/units/{ids['NE']}/neighbours", headers=tenant.headers)
     assert [neighbour["code"] for neighbour in neighbours.json()["items"]] == ["NW"]
     rebuilt = await client.post("/planning/units/adjacency:rebuild", headers=tenant.headers)
@@ -219,3 +231,16 @@ async def test_read_only_key_cannot_create_or_rebuild(
     rebuilt = await client.post("/planning/units/adjacency:rebuild", headers=headers)
     assert rebuilt.status_code == 403
     assert (await client.get("/planning/units", headers=headers)).status_code == 200
+
+
+async def test_concurrent_rebuilds_take_turns(
+    client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
+    await create_grid(client, tenant)
+    responses = await asyncio.gather(
+        *(
+            client.post("/planning/units/adjacency:rebuild", headers=tenant.headers)
+            for _ in range(3)
+        )
+    )
+    assert [response.json() for response in responses] == [{"pairs": 4}] * 3

@@ -24,7 +24,9 @@ async def get(
     )
 
 
-async def get_by_code(session: AsyncSession, *, tenant_id: uuid.UUID, code: str) -> BasicUnit | None:
+async def get_by_code(
+    session: AsyncSession, *, tenant_id: uuid.UUID, code: str
+) -> BasicUnit | None:
     return await session.scalar(
         select(BasicUnit).where(BasicUnit.tenant_id == tenant_id, BasicUnit.code == code)
     )
@@ -62,7 +64,7 @@ async def delete_unit(session: AsyncSession, *, tenant_id: uuid.UUID, unit_id: u
 
 
 async def rebuild_adjacency(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
-    """Replace the tenant's adjacency with every pair of units sharing a border; returns the count."""
+    """Replace the tenant's adjacency with every pair of units sharing a border; count them."""
     # Concurrent rebuilds for one tenant would both insert the same pairs; take turns instead.
     await session.execute(
         select(func.pg_advisory_xact_lock(func.hashtextextended(f"unit_adjacency:{tenant_id}", 0)))
@@ -74,7 +76,7 @@ async def rebuild_adjacency(session: AsyncSession, *, tenant_id: uuid.UUID) -> i
         unit_a.tenant_id,
         unit_a.id,
         unit_b.id,
-        func.ST_Length(cast(shared_border, Geography)),
+        func.ST_Length(cast(shared_border, Geography(srid=4326))),
     ).where(
         unit_a.tenant_id == tenant_id,
         unit_b.tenant_id == tenant_id,

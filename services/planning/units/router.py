@@ -36,7 +36,9 @@ async def create_unit(
 
 
 @router.get("")
-async def list_units(session: SessionDep, principal: ReadPrincipal, page: PageDep) -> Page[UnitRead]:
+async def list_units(
+    session: SessionDep, principal: ReadPrincipal, page: PageDep
+) -> Page[UnitRead]:
     """List basic units, by code."""
     units = await service.list_units(
         session, tenant_id=principal.tenant_id, limit=page.limit + 1, offset=page.offset
@@ -58,7 +60,9 @@ async def get_unit(unit_id: uuid.UUID, session: SessionDep, principal: ReadPrinc
 
 
 @router.delete("/{unit_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_unit(unit_id: uuid.UUID, session: SessionDep, principal: WritePrincipal) -> Response:
+async def delete_unit(
+    unit_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
+) -> Response:
     """Delete a basic unit and its adjacency rows."""
     await service.delete_unit(session, tenant_id=principal.tenant_id, unit_id=unit_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

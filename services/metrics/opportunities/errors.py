@@ -1,0 +1,16 @@
+"""Errors specific to opportunities."""
+
+from shared.errors import InvalidInput
+
+
+class ClosedAtRequired(InvalidInput):
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"a {status} opportunity needs closed_at: KPIs count it in the period it closed",
+            field="closed_at",
+        )
+
+
+class ClosedBeforeOpened(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("closed_at must not be before opened_at", field="closed_at")

@@ -1,0 +1,38 @@
+"""Request and response bodies for opportunities."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.models import OpportunityStatus
+
+
+class OpportunityBase(BaseModel):
+    external_id: str = Field(
+        min_length=1, max_length=255, description="Your CRM's opportunity id: the upsert key"
+    )
+    account_id: uuid.UUID | None = None
+    rep_id: uuid.UUID | None = Field(default=None, description="The rep who owns the opportunity")
+    territory_id: uuid.UUID | None = None
+    name: str = Field(min_length=1, max_length=300)
+    stage: str | None = Field(default=None, max_length=100, description="Your CRM's stage name")
+    status: OpportunityStatus = OpportunityStatus.open
+    amount: Decimal = Field(default=Decimal("0"), ge=0, max_digits=18, decimal_places=2)
+    opened_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = Field(
+        default=None, description="Required once the opportunity is won or lost"
+    )
+
+
+class OpportunityUpsert(OpportunityBase):
+    """The whole opportunity: an update replaces every field, omitted ones take their defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpportunityRead(OpportunityBase):
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
