@@ -54,11 +54,18 @@ finally:
 EOF
 }
 
+# True while process $1 runs. A zombie counts as gone: the init of some containers reaps orphans
+# only after a while.
+pid_alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    [[ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]]
+}
+
 # True when $1 is the pid of a live process whose command line contains $2.
 pid_matches() {
     local pid="$1" pattern="$2" cmdline
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    pid_alive "$pid" || return 1
     cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
     [[ "$cmdline" == *"$pattern"* ]]
 }

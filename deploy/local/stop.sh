@@ -18,7 +18,7 @@ terminate() {
     log "stopping $what (pid $pid)"
     kill -TERM -- "$target" 2>/dev/null || return 0
     local deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null; do
+    while pid_alive "$pid"; do
         if [[ $SECONDS -ge $deadline ]]; then
             warn "$what did not stop within ${STOP_TIMEOUT}s; killing it"
             kill -KILL -- "$target" 2>/dev/null || true
@@ -35,13 +35,16 @@ if pid_matches "$nginx_pid" nginx; then
 fi
 rm -f "$NGINX_DIR/nginx.pid"
 
+# The services shut down in parallel; each takes a moment to close its pools.
 for name in "${SERVICES[@]}"; do
-    pid_file="$PID_DIR/$name.pid"
-    pid="$(read_pid "$pid_file")"
+    pid="$(read_pid "$PID_DIR/$name.pid")"
     if pid_matches "$pid" "services.$name.app:app"; then
-        terminate "$pid" "the $name service" group
+        terminate "$pid" "the $name service" group &
     fi
-    rm -f "$pid_file"
+done
+wait
+for name in "${SERVICES[@]}"; do
+    rm -f "$PID_DIR/$name.pid"
 done
 
 "$LOCAL_DIR/pg.sh" stop

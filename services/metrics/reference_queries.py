@@ -51,7 +51,9 @@ async def find_missing_reference(
     if not checks:
         return None
     found = (
-        await session.execute(select(*[clause.label(field) for field, (_, clause) in checks.items()]))
+        await session.execute(
+            select(*[clause.label(field) for field, (_, clause) in checks.items()])
+        )
     ).one()
     for field, (value, _) in checks.items():
         if not found._mapping[field]:

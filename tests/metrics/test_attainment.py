@@ -43,18 +43,42 @@ async def rep_with_history(
     """Q1 2026 quota 100,000 and Q2 quota 80,000; won, lost and open deals around Q1."""
     rep_id = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
     other_rep = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
-    await add_quota(client, tenant, rep_id, period_start="2026-01-01", period_end="2026-04-01", amount=100_000)
-    await add_quota(client, tenant, rep_id, period_start="2026-04-01", period_end="2026-07-01", amount=80_000)
-    await add_quota(client, tenant, other_rep, period_start="2026-01-01", period_end="2026-04-01", amount=1)
+    await add_quota(
+        client, tenant, rep_id, period_start="2026-01-01", period_end="2026-04-01", amount=100_000
+    )
+    await add_quota(
+        client, tenant, rep_id, period_start="2026-04-01", period_end="2026-07-01", amount=80_000
+    )
+    await add_quota(
+        client, tenant, other_rep, period_start="2026-01-01", period_end="2026-04-01", amount=1
+    )
     won = {"status": "won"}
-    await add_opportunity(client, tenant, rep_id, "won-jan", **won, amount=30_000, closed_at="2026-01-15T10:00:00Z")
+    await add_opportunity(
+        client, tenant, rep_id, "won-jan", **won, amount=30_000, closed_at="2026-01-15T10:00:00Z"
+    )
     # The last second of Q1 counts; the first second of Q2 does not (exclusive end).
-    await add_opportunity(client, tenant, rep_id, "won-mar", **won, amount=20_000, closed_at="2026-03-31T23:59:59Z")
-    await add_opportunity(client, tenant, rep_id, "won-apr", **won, amount=70_000, closed_at="2026-04-01T00:00:00Z")
-    await add_opportunity(client, tenant, rep_id, "lost-feb", status="lost", amount=10_000, closed_at="2026-02-10T00:00:00Z")
+    await add_opportunity(
+        client, tenant, rep_id, "won-mar", **won, amount=20_000, closed_at="2026-03-31T23:59:59Z"
+    )
+    await add_opportunity(
+        client, tenant, rep_id, "won-apr", **won, amount=70_000, closed_at="2026-04-01T00:00:00Z"
+    )
+    await add_opportunity(
+        client,
+        tenant,
+        rep_id,
+        "lost-feb",
+        status="lost",
+        amount=10_000,
+        closed_at="2026-02-10T00:00:00Z",
+    )
     await add_opportunity(client, tenant, rep_id, "open-1", amount=15_000)
-    await add_opportunity(client, tenant, rep_id, "open-2", amount=5_000, opened_at="2025-11-01T00:00:00Z")
-    await add_opportunity(client, tenant, other_rep, "other-won", **won, amount=999, closed_at="2026-02-01T00:00:00Z")
+    await add_opportunity(
+        client, tenant, rep_id, "open-2", amount=5_000, opened_at="2025-11-01T00:00:00Z"
+    )
+    await add_opportunity(
+        client, tenant, other_rep, "other-won", **won, amount=999, closed_at="2026-02-01T00:00:00Z"
+    )
     return rep_id
 
 
@@ -118,7 +142,9 @@ async def test_zero_quota_and_no_closed_deals_give_null_ratios(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     rep_id = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
-    await add_quota(client, tenant, rep_id, period_start="2026-01-01", period_end="2026-04-01", amount=0)
+    await add_quota(
+        client, tenant, rep_id, period_start="2026-01-01", period_end="2026-04-01", amount=0
+    )
     response = await client.get(f"/metrics/reps/{rep_id}/attainment?{Q1}", headers=tenant.headers)
     assert response.status_code == 200
     assert response.json() == {
@@ -168,7 +194,9 @@ async def test_bad_period_is_422_on_its_field(
     field: str,
 ) -> None:
     rep_id = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
-    response = await client.get(f"/metrics/reps/{rep_id}/attainment?{query}", headers=tenant.headers)
+    response = await client.get(
+        f"/metrics/reps/{rep_id}/attainment?{query}", headers=tenant.headers
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == field

@@ -91,7 +91,9 @@ async def test_list_filters_by_status_and_rep(
         if status != "open":
             fields["closed_at"] = closed
         response = await client.post(
-            "/metrics/opportunities", json=opportunity(external_id, **fields), headers=tenant.headers
+            "/metrics/opportunities",
+            json=opportunity(external_id, **fields),
+            headers=tenant.headers,
         )
         assert response.status_code == 201, response.text
 
@@ -120,7 +122,9 @@ async def test_references_from_another_tenant_behave_like_unknown_ids(
     foreign_id = await make(sessionmaker, tenant_id=other_tenant.tenant_id)
     for value in (foreign_id, uuid.uuid4()):
         response = await client.post(
-            "/metrics/opportunities", json=opportunity(**{field: str(value)}), headers=tenant.headers
+            "/metrics/opportunities",
+            json=opportunity(**{field: str(value)}),
+            headers=tenant.headers,
         )
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"

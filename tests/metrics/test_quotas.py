@@ -43,7 +43,11 @@ async def test_territory_quota_and_filter_by_rep(
     rep_a = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
     rep_b = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
     territory_id = await make_territory(sessionmaker, tenant_id=tenant.tenant_id)
-    for subject in ({"rep_id": str(rep_a)}, {"rep_id": str(rep_b)}, {"territory_id": str(territory_id)}):
+    for subject in (
+        {"rep_id": str(rep_a)},
+        {"rep_id": str(rep_b)},
+        {"territory_id": str(territory_id)},
+    ):
         response = await client.post(
             "/metrics/quotas", json={**subject, "amount": 10, **Q1}, headers=tenant.headers
         )
@@ -85,7 +89,12 @@ async def test_quota_period_must_end_after_it_starts(
     rep_id = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
     response = await client.post(
         "/metrics/quotas",
-        json={"rep_id": str(rep_id), "amount": 10, "period_start": "2026-01-01", "period_end": period_end},
+        json={
+            "rep_id": str(rep_id),
+            "amount": 10,
+            "period_start": "2026-01-01",
+            "period_end": period_end,
+        },
         headers=tenant.headers,
     )
     assert response.status_code == 422
@@ -180,5 +189,7 @@ async def test_read_only_key_cannot_create_and_no_key_is_401(
     body = {"rep_id": str(rep_id), "amount": 10, **Q1}
     forbidden = await client.post("/metrics/quotas", json=body, headers={"X-API-Key": read_only})
     assert forbidden.status_code == 403
-    assert (await client.get("/metrics/quotas", headers={"X-API-Key": read_only})).status_code == 200
+    assert (
+        await client.get("/metrics/quotas", headers={"X-API-Key": read_only})
+    ).status_code == 200
     assert (await client.get("/metrics/quotas")).status_code == 401

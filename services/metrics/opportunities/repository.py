@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Boolean, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,21 +17,21 @@ async def upsert(
 
     One statement, so concurrent upserts of one external_id cannot both insert.
     """
-    statement = insert(Opportunity).values(id=uuid.uuid4(), tenant_id=tenant_id, **values)
-    replaced = {column: statement.excluded[column] for column in values}
-    statement = statement.on_conflict_do_update(
+    insert_row = insert(Opportunity).values(id=uuid.uuid4(), tenant_id=tenant_id, **values)
+    statement = insert_row.on_conflict_do_update(
         index_elements=[Opportunity.tenant_id, Opportunity.external_id],
-        set_={**replaced, "updated_at": func.now()},
+        set_={
+            **{column: insert_row.excluded[column] for column in values},
+            "updated_at": func.now(),
+        },
     ).returning(
         Opportunity,
-        # xmax is 0 only on a freshly inserted row version: Postgres' way to tell insert from update.
-        literal_column("xmax = 0").label("inserted"),
+        # xmax is 0 only on a row version this statement inserted: Postgres' insert-or-update tell.
+        literal_column("xmax = 0", Boolean).label("inserted"),
     )
-    row = (
+    opportunity, inserted = (
         await session.execute(statement, execution_options={"populate_existing": True})
     ).one()
-    opportunity: Opportunity = row[0]
-    inserted: bool = row[1]
     return opportunity, inserted
 
 

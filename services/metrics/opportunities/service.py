@@ -36,7 +36,11 @@ async def upsert_opportunity(
     """The opportunity as stored, and whether it was created (False: an existing one replaced)."""
     if data.status is not OpportunityStatus.open and data.closed_at is None:
         raise ClosedAtRequired(data.status.value)
-    if data.closed_at is not None and data.opened_at is not None and data.closed_at < data.opened_at:
+    if (
+        data.closed_at is not None
+        and data.opened_at is not None
+        and data.closed_at < data.opened_at
+    ):
         raise ClosedBeforeOpened()
     missing = await reference_queries.find_missing_reference(
         session,
