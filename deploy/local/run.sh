@@ -20,28 +20,45 @@ service_running() { pid_matches "$(service_pid "$1")" "services.$1.app:app"; }
 nginx_pid() { read_pid "$NGINX_DIR/nginx.pid"; }
 nginx_running() { pid_matches "$(nginx_pid)" "nginx"; }
 
-# Every port we are about to listen on must be free unless our own process already holds it.
+port_variable() {
+    if [[ "$1" == gateway ]]; then echo GATEWAY_APP_PORT; else tr '[:lower:]' '[:upper:]' <<<"$1_PORT"; fi
+}
+
+# Every port we are about to listen on must be free unless our own process already holds it; a
+# process of ours on another port than asked for must be stopped first.
 check_ports() {
-    local name port
+    local name port old_port
     for name in "${SERVICES[@]}"; do
         port="$(service_port "$name")"
-        if ! service_running "$name" && ! port_free "$port"; then
-            die "port $port (for the $name service) is taken by another program; free it or" \
-                "choose another port, e.g. $(tr '[:lower:]' '[:upper:]' <<<"$name")_PORT=..." \
-                "(gateway app: GATEWAY_APP_PORT)"
+        if service_running "$name"; then
+            old_port="$(read_pid "$PID_DIR/$name.port")"
+            [[ "$old_port" == "$port" ]] ||
+                die "the $name service runs on port ${old_port:-?}, not $port: make stop first"
+        elif ! port_free "$port"; then
+            die "port $port (the $name service) is taken by another program;" \
+                "free it or choose another with $(port_variable "$name")=..."
         fi
     done
-    if ! nginx_running && ! port_free "$GATEWAY_PORT"; then
-        die "port $GATEWAY_PORT (nginx gateway) is taken by another program; free it or set GATEWAY_PORT"
+    if nginx_running; then
+        old_port="$(read_pid "$NGINX_DIR/port")"
+        [[ "$old_port" == "$GATEWAY_PORT" ]] ||
+            die "nginx listens on port ${old_port:-?}, not $GATEWAY_PORT: make stop first"
+    elif ! port_free "$GATEWAY_PORT"; then
+        die "port $GATEWAY_PORT (the nginx gateway) is taken by another program;" \
+            "free it or choose another with GATEWAY_PORT=..."
     fi
 }
 
+# Prints the end of the given logs, or of every service's log and nginx's error log.
 show_logs() {
-    local file
-    for file in "$LOG_DIR"/*.log "$NGINX_DIR"/logs/*.log; do
+    local file files=("$@")
+    if [[ ${#files[@]} -eq 0 ]]; then
+        files=("$LOG_DIR"/*.log "$NGINX_DIR/logs/error.log")
+    fi
+    for file in "${files[@]}"; do
         [[ -s "$file" ]] || continue
-        printf '\n----- %s (last 25 lines) -----\n' "${file#"$ROOT"/}" >&2
-        tail -n 25 "$file" >&2
+        printf '\n----- %s (end) -----\n' "${file#"$ROOT"/}" >&2
+        tail -n 20 "$file" >&2
     done
 }
 
@@ -82,10 +99,12 @@ for name in "${SERVICES[@]}"; do
     fi
     port="$(service_port "$name")"
     log "starting the $name service on 127.0.0.1:$port"
+    printf '\n===== %s: starting on port %s =====\n' "$(date -Is)" "$port" >>"$LOG_DIR/$name.log"
     # setsid: its own session, so that closing this terminal does not stop it.
     setsid nohup "$VENV/bin/uvicorn" "services.$name.app:app" --host 127.0.0.1 --port "$port" \
         >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
     echo $! >"$PID_DIR/$name.pid"
+    echo "$port" >"$PID_DIR/$name.port"
 done
 
 log "rendering the nginx configuration"
@@ -99,9 +118,10 @@ if nginx_running; then
 else
     log "starting nginx on 127.0.0.1:$GATEWAY_PORT"
     "${nginx_cmd[@]}" </dev/null || {
-        show_logs
+        show_logs "$NGINX_DIR/logs/error.log"
         die "nginx did not start"
     }
+    echo "$GATEWAY_PORT" >"$NGINX_DIR/port"
 fi
 
 log "waiting for $GATEWAY_URL/readyz"
@@ -113,7 +133,7 @@ until [[ "$(http_status "$GATEWAY_URL/readyz")" == 200 ]]; do
     fi
     for name in "${SERVICES[@]}"; do
         if ! service_running "$name"; then
-            show_logs
+            show_logs "$LOG_DIR/$name.log"
             die "the $name service exited; see .run/logs/$name.log"
         fi
     done

@@ -33,7 +33,7 @@ if pid_matches "$nginx_pid" nginx; then
     # TERM is nginx's fast shutdown: the master stops its workers itself.
     terminate "$nginx_pid" nginx
 fi
-rm -f "$NGINX_DIR/nginx.pid"
+rm -f "$NGINX_DIR/nginx.pid" "$NGINX_DIR/port"
 
 # The services shut down in parallel; each takes a moment to close its pools.
 for name in "${SERVICES[@]}"; do
@@ -44,7 +44,7 @@ for name in "${SERVICES[@]}"; do
 done
 wait
 for name in "${SERVICES[@]}"; do
-    rm -f "$PID_DIR/$name.pid"
+    rm -f "$PID_DIR/$name.pid" "$PID_DIR/$name.port"
 done
 
 "$LOCAL_DIR/pg.sh" stop

@@ -5,6 +5,9 @@ from shared.models.assignment import (
     Alignment,
     AlignmentStatus,
     Assignment,
+    AssignmentJob,
+    AssignmentJobError,
+    AssignmentJobStatus,
     DistributionRule,
     Lead,
     MemberRole,
@@ -12,6 +15,7 @@ from shared.models.assignment import (
     Rep,
     Territory,
     TerritoryMember,
+    TerritoryPart,
 )
 from shared.models.base import Base
 from shared.models.metrics import Activity, Opportunity, OpportunityStatus, Quota
@@ -26,6 +30,9 @@ __all__ = [
     "AlignmentStatus",
     "ApiKey",
     "Assignment",
+    "AssignmentJob",
+    "AssignmentJobError",
+    "AssignmentJobStatus",
     "AuditEvent",
     "Base",
     "BasicUnit",
@@ -45,6 +52,7 @@ __all__ = [
     "ScenarioStatus",
     "Territory",
     "TerritoryMember",
+    "TerritoryPart",
     "Tenant",
     "UnitAdjacency",
 ]

@@ -13,7 +13,9 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -78,6 +80,8 @@ class Rep(Base):
         UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL")
     )
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Open assignments held now; compared with capacity under a row lock, so never exceeds it.
+    open_assignments: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 
@@ -191,6 +195,10 @@ class Account(Base):
     owner_rep_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL"), index=True
     )
+    # The territory of the active alignment the account falls in (recomputed on publish).
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 
@@ -211,6 +219,9 @@ class Lead(Base):
     employee_count: Mapped[int | None] = mapped_column(Integer)
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("assignment_job.id", ondelete="SET NULL")
+    )
     created_at: Mapped[CreatedAt]
 
 
@@ -243,6 +254,75 @@ class Assignment(Base):
     distribution_rule: Mapped[str | None] = mapped_column(String(32))
     explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     created_at: Mapped[CreatedAt]
+
+
+class TerritoryPart(Base):
+    """Territory polygons cut by ST_Subdivide into pieces of few vertices: point-in-polygon
+    tests against them stay fast however detailed the territory's boundary is."""
+
+    __tablename__ = "territory_part"
+    __table_args__ = (Index("ix_territory_part_alignment_id", "alignment_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[TenantId]
+    alignment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="CASCADE")
+    )
+    territory_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[int] = mapped_column(Integer)
+    # The whole territory's area: where polygons of one level overlap, the smaller one wins.
+    territory_area_m2: Mapped[float] = mapped_column(Float)
+    geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True))
+
+
+class AssignmentJobStatus(enum.StrEnum):
+    pending = "pending"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class AssignmentJob(Base):
+    """A bulk assignment (an upload of leads, or the reassignment of accounts after a publish)."""
+
+    __tablename__ = "assignment_job"
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[AssignmentJobStatus] = mapped_column(
+        _enum(AssignmentJobStatus, "assignment_job_status"),
+        server_default=AssignmentJobStatus.pending.value,
+    )
+    alignment_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="SET NULL")
+    )
+    total_rows: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    processed_rows: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    assigned_rows: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    failed_rows: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Where the work is: parsing, staging, matching, distributing, writing.
+    stage: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[CreatedAt]
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AssignmentJobError(Base):
+    """One rejected input row of a bulk job: its number in the upload, the field and why."""
+
+    __tablename__ = "assignment_job_error"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("assignment_job.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    field: Mapped[str | None] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
 
 
 class PostalCode(Base):

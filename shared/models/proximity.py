@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,14 @@ class Person(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_id"),
         CheckConstraint("kind <> 'rep' OR rep_id IS NOT NULL", name="rep_has_rep_id"),
+        # One person per rep: proximity scores are per rep.
+        Index(
+            "uq_person_tenant_id_rep_id",
+            "tenant_id",
+            "rep_id",
+            unique=True,
+            postgresql_where=text("rep_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UuidPk]
