@@ -55,6 +55,19 @@ def port_accepts(port: int) -> bool:
         return False
 
 
+def inherited_environment() -> dict[str, str]:
+    """This process's environment minus the platform's settings, which tests state explicitly.
+
+    A developer's shell may point TERRITORY_DATABASE_URL (which wins over DATABASE_URL) or the
+    service URLs at a running platform; test processes must not follow it there.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TERRITORY_") and name != "DATABASE_URL"
+    }
+
+
 def _log_tail(path: Path, lines: int = 40) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -158,7 +171,7 @@ class ServiceProcess(ManagedProcess):
         self.name = name
         self.port = port or free_port()
         self.app = app or f"services.{name}.app:app"
-        self.env = {**os.environ, **env}
+        self.env = {**inherited_environment(), **env}
         self.cwd = cwd
         log_dir = log_dir or Path(tempfile.mkdtemp(prefix="territory-test-logs-"))
         super().__init__(
