@@ -17,6 +17,7 @@ MYPY_PATHS := $(foreach d,shared services migrations tests bench deploy,$(if $(s
 
 help:  ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+	@echo "bench-<service>     run bench.<service> against the running platform ($(BENCH_SERVICES))"
 
 bootstrap:  ## install missing Debian packages and the virtualenv
 	@$(LOCAL)/bootstrap.sh
@@ -31,7 +32,7 @@ stop:  ## stop nginx, the services and the embedded PostGIS
 	@$(LOCAL)/stop.sh
 
 test: bootstrap  ## run the test suite (on the embedded PostGIS unless DATABASE_URL is set)
-	@if [[ -z "$${DATABASE_URL:-}" ]]; then \
+	@if [[ -z "$${DATABASE_URL:-}$${TERRITORY_DATABASE_URL:-}" ]]; then \
 		$(LOCAL)/pg.sh start; \
 		export DATABASE_URL="$$($(LOCAL)/pg.sh url)"; \
 	fi; \
@@ -47,7 +48,7 @@ format: venv  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 migrate: bootstrap  ## alembic upgrade head
-	@if [[ -z "$${DATABASE_URL:-}" ]]; then \
+	@if [[ -z "$${DATABASE_URL:-}$${TERRITORY_DATABASE_URL:-}" ]]; then \
 		$(LOCAL)/pg.sh start; \
 		export DATABASE_URL="$$($(LOCAL)/pg.sh url)"; \
 	fi; \
@@ -60,7 +61,7 @@ else
 	@$(MAKE) --no-print-directory $(addprefix bench-,$(BENCH_AVAILABLE))
 endif
 
-bench-%: run  ## run bench.<service> against the running platform
+$(addprefix bench-,$(BENCH_SERVICES)): bench-%: run  ## run bench.<service> against the running platform
 	@source .run/env && $(VENV)/bin/python -m bench.$*
 
 logs:  ## follow the logs of every process

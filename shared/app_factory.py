@@ -1,7 +1,7 @@
 """The one way a service app is built: lifespan resources, middleware, errors, health routes."""
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -71,8 +71,10 @@ def create_service_app(
     routers: Sequence[APIRouter],
     downstream: Sequence[str] = (),
     settings: Settings | None = None,
+    resources: Callable[[FastAPI, Settings], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    """Build a service; ``downstream`` names the services it calls (clients on ``app.state``)."""
+    """Build a service; ``downstream`` names the services it calls (clients on ``app.state``),
+    ``resources`` opens anything else the service keeps for its lifetime (e.g. a raw pool)."""
     settings = settings or get_settings()
     prefix = f"/{name}"
 
@@ -94,7 +96,11 @@ def create_service_app(
             for service in downstream
         }
         try:
-            yield
+            if resources is None:
+                yield
+            else:
+                async with resources(app, settings):
+                    yield
         finally:
             for client in app.state.clients.values():
                 await client.aclose()

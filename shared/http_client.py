@@ -56,7 +56,9 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         timeout_seconds: float | None = None,
         idempotency_key: str | None = None,
+        retries: int | None = None,
     ) -> httpx.Response:
+        """``retries`` overrides the client's default, e.g. 0 on a latency budget."""
         headers = {"X-API-Key": api_key}
         request_id = current_request_id()
         if request_id:
@@ -68,7 +70,7 @@ class ServiceClient:
         may_retry_after_send = method.upper() in _IDEMPOTENT_METHODS or bool(idempotency_key)
         timeout = httpx.USE_CLIENT_DEFAULT if timeout_seconds is None else timeout_seconds
         last_error: Exception | None = None
-        for attempt in range(self.retries + 1):
+        for attempt in range((self.retries if retries is None else retries) + 1):
             if attempt:
                 await asyncio.sleep(0.05 * 2 ** (attempt - 1))
             try:

@@ -5,6 +5,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.db import create_engine, create_sessionmaker
 from shared.settings import Settings
 from tests.factories import TenantWithKey, make_tenant
+from tests.harness import NginxProcess, ServiceProcess, start_services, stop_all, upstreams_of
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -122,3 +124,36 @@ def service_env(database_url: str) -> dict[str, str]:
 async def api_key(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
     """A read/write/admin token of a tenant shared by the session's process-level tests."""
     return (await make_tenant(sessionmaker)).token
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Every service under uvicorn behind a real nginx: what a CRM talks to."""
+
+    url: str
+    services: dict[str, ServiceProcess]
+
+
+@pytest.fixture(scope="session")
+def platform(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    processes = start_services(env=service_env, log_dir=tmp_path_factory.mktemp("platform-logs"))
+    # A generous rate limit: rate limiting has its own tests (tests/gateway/test_nginx.py).
+    nginx = NginxProcess(
+        runtime_dir=tmp_path_factory.mktemp("platform-nginx"),
+        upstreams=upstreams_of(processes),
+        rate_limit_rps=10_000,
+        rate_limit_burst=10_000,
+    )
+    try:
+        with nginx:
+            yield Platform(url=nginx.url, services=processes)
+    finally:
+        stop_all(processes.values())
+
+
+@pytest.fixture
+async def gateway_client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=platform.url, timeout=30.0) as client:
+        yield client

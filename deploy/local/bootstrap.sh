@@ -32,9 +32,10 @@ as_root() {
     fi
 }
 
+# Installs those of the given Debian packages that are missing.
 install_apt_packages() {
     local missing=() package
-    for package in "${APT_PACKAGES[@]}"; do
+    for package in "$@"; do
         package_installed "$package" || missing+=("$package")
     done
     if [[ ${#missing[@]} -eq 0 ]]; then
@@ -65,6 +66,10 @@ install_apt_packages() {
 
 install_venv() {
     if [[ ! -x "$VENV/bin/python" ]]; then
+        # Debian's own python3 makes venvs only with python3-venv installed.
+        if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
+            install_apt_packages python3-venv
+        fi
         log "creating virtualenv in .venv"
         "$PYTHON" -m venv "$VENV"
         rm -f "$STAMP"
@@ -81,10 +86,10 @@ install_venv() {
 
 case "${1:-all}" in
     all)
-        install_apt_packages
+        install_apt_packages "${APT_PACKAGES[@]}"
         install_venv
         ;;
-    apt) install_apt_packages ;;
+    apt) install_apt_packages "${APT_PACKAGES[@]}" ;;
     venv) install_venv ;;
     *) die "usage: $0 [all|apt|venv]" ;;
 esac

@@ -64,8 +64,10 @@ show_logs() {
 
 check_ports
 
-# The platform's environment, shared by every process started below.
-if [[ -z "${DATABASE_URL:-}" ]]; then
+# The platform's environment, shared by every process started below. TERRITORY_DATABASE_URL wins
+# over DATABASE_URL, as in shared/settings.py.
+DATABASE_URL="${TERRITORY_DATABASE_URL:-${DATABASE_URL:-}}"
+if [[ -z "$DATABASE_URL" ]]; then
     "$LOCAL_DIR/pg.sh" start
     DATABASE_URL="$("$LOCAL_DIR/pg.sh" url)"
 fi
@@ -140,12 +142,9 @@ until [[ "$(http_status "$GATEWAY_URL/readyz")" == 200 ]]; do
     sleep 0.5
 done
 
-umask 077
-cat >"$RUN_DIR/env" <<EOF
-export DATABASE_URL='$DATABASE_URL'
-export GATEWAY_URL='$GATEWAY_URL'
-export API_KEY='$API_KEY'
-EOF
+umask 077 # .run/env holds a key
+printf 'export DATABASE_URL=%q\nexport GATEWAY_URL=%q\nexport API_KEY=%q\n' \
+    "$DATABASE_URL" "$GATEWAY_URL" "$API_KEY" >"$RUN_DIR/env"
 
 cat <<EOF
 

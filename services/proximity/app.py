@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.proximity.connections.router import router as connections_router
 from services.proximity.people.router import router as people_router
+from services.proximity.rankings.router import router as rankings_router
 from shared.app_factory import create_service_app
 from shared.settings import Settings
 
@@ -13,7 +14,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="proximity",
         title="Proximity",
         description="The social graph (people and connections) and proximity of reps to accounts.",
-        routers=[people_router, connections_router],
+        routers=[people_router, connections_router, rankings_router],
         downstream=[],
         settings=settings,
     )

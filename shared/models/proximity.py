@@ -12,8 +12,8 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 

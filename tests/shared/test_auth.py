@@ -131,12 +131,16 @@ async def test_key_is_stored_hashed_and_use_is_stamped(
 async def test_tenant_never_sees_another_tenants_rows(
     client: httpx.AsyncClient, tenant: TenantWithKey, other_tenant: TenantWithKey
 ) -> None:
-    created = await client.post("/assignment/reps", json={"name": "A's rep"}, headers=tenant.headers)
+    created = await client.post(
+        "/assignment/reps", json={"name": "A's rep"}, headers=tenant.headers
+    )
     rep_id = created.json()["id"]
 
     listed = await client.get("/assignment/reps", headers=other_tenant.headers)
     assert rep_id not in {rep["id"] for rep in listed.json()["items"]}
-    assert_problem(await client.get(f"/assignment/reps/{rep_id}", headers=other_tenant.headers), 404)
+    assert_problem(
+        await client.get(f"/assignment/reps/{rep_id}", headers=other_tenant.headers), 404
+    )
     patched = await client.patch(
         f"/assignment/reps/{rep_id}", json={"name": "stolen"}, headers=other_tenant.headers
     )

@@ -41,9 +41,7 @@ def empty_database() -> Iterator[str]:
 
 
 def _tables(url: str) -> set[str]:
-    rows = asyncio.run(
-        _query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    )
+    rows = asyncio.run(_query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
     return {row["tablename"] for row in rows} - {"alembic_version", "spatial_ref_sys"}
 
 
@@ -73,6 +71,7 @@ def test_upgrade_head_then_downgrade_base(empty_database: str) -> None:
 
 def test_models_and_migrations_agree(database_url: str) -> None:
     """Autogenerate finds nothing to do: the ORM models and the migration tree describe one schema."""
+
     async def differences() -> list[object]:
         async_engine = create_async_engine(
             database_url.replace("postgresql://", "postgresql+asyncpg://", 1)

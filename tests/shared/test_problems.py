@@ -42,7 +42,9 @@ async def test_unknown_field_is_rejected(client: httpx.AsyncClient, tenant: Tena
     assert response.json()["field"] == "nmae"
 
 
-async def test_malformed_json_is_a_problem(client: httpx.AsyncClient, tenant: TenantWithKey) -> None:
+async def test_malformed_json_is_a_problem(
+    client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
     response = await client.post(
         "/assignment/reps",
         content=b'{"name": ',

@@ -162,9 +162,17 @@ def compile_criteria(criteria: Criteria, *, alias: str = "l", depth: int = 0) ->
     if isinstance(criteria, Condition):
         return _compile_condition(criteria, alias)
     if isinstance(criteria, AllGroup):
-        return "(" + " AND ".join(compile_criteria(c, alias=alias, depth=depth + 1) for c in criteria.all) + ")"  # noqa: E501
+        return (
+            "("
+            + " AND ".join(compile_criteria(c, alias=alias, depth=depth + 1) for c in criteria.all)
+            + ")"
+        )  # noqa: E501
     if isinstance(criteria, AnyGroup):
-        return "(" + " OR ".join(compile_criteria(c, alias=alias, depth=depth + 1) for c in criteria.any) + ")"  # noqa: E501
+        return (
+            "("
+            + " OR ".join(compile_criteria(c, alias=alias, depth=depth + 1) for c in criteria.any)
+            + ")"
+        )  # noqa: E501
     return f"(NOT {compile_criteria(criteria.not_, alias=alias, depth=depth + 1)})"
 
 

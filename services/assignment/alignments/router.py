@@ -1,0 +1,111 @@
+"""HTTP endpoints for alignments: drafts, clone, publish, archive."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, status
+
+from services.assignment.alignments import service
+from services.assignment.alignments.schemas import (
+    AlignmentClone,
+    AlignmentCreate,
+    AlignmentPublish,
+    AlignmentRead,
+    AlignmentUpdate,
+)
+from shared.auth import ReadPrincipal, WritePrincipal
+from shared.db import SessionDep
+from shared.models import AlignmentStatus
+from shared.pagination import Page, PageDep
+
+router = APIRouter(prefix="/assignment/alignments", tags=["alignments"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_alignment(
+    body: AlignmentCreate, session: SessionDep, principal: WritePrincipal
+) -> AlignmentRead:
+    """Create an empty draft alignment."""
+    return await service.create_alignment(session, tenant_id=principal.tenant_id, data=body)
+
+
+@router.get("")
+async def list_alignments(
+    session: SessionDep,
+    principal: ReadPrincipal,
+    page: PageDep,
+    alignment_status: Annotated[
+        AlignmentStatus | None, Query(alias="status", description="Only alignments in this state")
+    ] = None,
+) -> Page[AlignmentRead]:
+    """List alignments, oldest first."""
+    alignments = await service.list_alignments(
+        session,
+        tenant_id=principal.tenant_id,
+        status=alignment_status,
+        limit=page.limit + 1,
+        offset=page.offset,
+    )
+    return Page[AlignmentRead].build(alignments, page)
+
+
+@router.get("/{alignment_id}")
+async def get_alignment(
+    alignment_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
+) -> AlignmentRead:
+    """Get one alignment."""
+    return await service.get_alignment(
+        session, tenant_id=principal.tenant_id, alignment_id=alignment_id
+    )
+
+
+@router.patch("/{alignment_id}")
+async def update_alignment(
+    alignment_id: uuid.UUID, body: AlignmentUpdate, session: SessionDep, principal: WritePrincipal
+) -> AlignmentRead:
+    """Rename a draft alignment."""
+    return await service.update_alignment(
+        session, tenant_id=principal.tenant_id, alignment_id=alignment_id, data=body
+    )
+
+
+@router.post("/{alignment_id}:clone", status_code=status.HTTP_201_CREATED)
+async def clone_alignment(
+    alignment_id: uuid.UUID,
+    session: SessionDep,
+    principal: WritePrincipal,
+    body: Annotated[AlignmentClone | None, Body()] = None,
+) -> AlignmentRead:
+    """Copy an alignment (territories, hierarchy, members, rules, polygons) into a new draft."""
+    return await service.clone_alignment(
+        session,
+        tenant_id=principal.tenant_id,
+        alignment_id=alignment_id,
+        data=body or AlignmentClone(),
+    )
+
+
+@router.post("/{alignment_id}:publish")
+async def publish_alignment(
+    alignment_id: uuid.UUID,
+    session: SessionDep,
+    principal: WritePrincipal,
+    body: Annotated[AlignmentPublish | None, Body()] = None,
+) -> AlignmentRead:
+    """Make a draft the tenant's one active alignment; the previous active one is archived."""
+    return await service.publish_alignment(
+        session,
+        tenant_id=principal.tenant_id,
+        alignment_id=alignment_id,
+        data=body or AlignmentPublish(),
+    )
+
+
+@router.post("/{alignment_id}:archive")
+async def archive_alignment(
+    alignment_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
+) -> AlignmentRead:
+    """Archive a draft alignment (the active one is replaced by publishing another)."""
+    return await service.archive_alignment(
+        session, tenant_id=principal.tenant_id, alignment_id=alignment_id
+    )

@@ -1,0 +1,58 @@
+"""Request and response bodies for alignments."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.models import AlignmentStatus
+
+
+class AlignmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["FY27 territories"])
+
+
+class AlignmentUpdate(BaseModel):
+    """Only the fields sent are changed; only drafts can be changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class AlignmentClone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Name of the new draft; default: the source's name + ' (copy)'",
+    )
+
+
+class AlignmentPublish(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "From when the alignment counts (with a time zone); default now. The alignment "
+            "becomes active at once, so this may be now or in the past, not in the future."
+        ),
+    )
+
+
+class AlignmentRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: AlignmentStatus
+    effective_from: datetime | None
+    cloned_from_id: uuid.UUID | None
+    published_at: datetime | None
+    archived_at: datetime | None
+    territory_count: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,211 @@
+"""Alignment lifecycle: drafts are edited, one publish makes a draft the tenant's only active
+alignment (archiving the previous one), and active or archived alignments never change."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.assignment.alignments import repository
+from services.assignment.alignments.errors import (
+    ActiveAlignmentArchive,
+    AlignmentIncomplete,
+    AlignmentNotEditable,
+    AlignmentNotFound,
+    AlignmentNotPublishable,
+)
+from services.assignment.alignments.schemas import (
+    AlignmentClone,
+    AlignmentCreate,
+    AlignmentPublish,
+    AlignmentRead,
+    AlignmentUpdate,
+)
+from shared.errors import InvalidInput
+from shared.models import Alignment, AlignmentStatus
+
+# Clocks differ a little between the caller and us: "now" sent by a client is not "the future".
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def to_read(alignment: Alignment, territory_count: int) -> AlignmentRead:
+    return AlignmentRead(
+        id=alignment.id,
+        name=alignment.name,
+        status=alignment.status,
+        effective_from=alignment.effective_from,
+        cloned_from_id=alignment.cloned_from_id,
+        published_at=alignment.published_at,
+        archived_at=alignment.archived_at,
+        territory_count=territory_count,
+        created_at=alignment.created_at,
+        updated_at=alignment.updated_at,
+    )
+
+
+async def get_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> AlignmentRead:
+    row = await repository.get_with_count(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    if row is None:
+        raise AlignmentNotFound(alignment_id)
+    return to_read(*row)
+
+
+async def require_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> Alignment:
+    """The alignment, for reading; 404 if the tenant has none with this id."""
+    alignment = await repository.get(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    if alignment is None:
+        raise AlignmentNotFound(alignment_id)
+    return alignment
+
+
+async def require_draft(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> Alignment:
+    """The alignment, share-locked until commit so that it cannot be published mid-edit;
+    404 if unknown, 409 unless it is a draft. Every territory or member change calls this."""
+    alignment = await repository.get(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, lock="share"
+    )
+    if alignment is None:
+        raise AlignmentNotFound(alignment_id)
+    if alignment.status != AlignmentStatus.draft:
+        raise AlignmentNotEditable(alignment_id, alignment.status.value)
+    return alignment
+
+
+async def create_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, data: AlignmentCreate
+) -> AlignmentRead:
+    alignment_id = await repository.add(session, tenant_id=tenant_id, name=data.name)
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+
+
+async def list_alignments(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    status: AlignmentStatus | None,
+    limit: int,
+    offset: int,
+) -> list[AlignmentRead]:
+    rows = await repository.list_page(
+        session, tenant_id=tenant_id, status=status, limit=limit, offset=offset
+    )
+    return [to_read(*row) for row in rows]
+
+
+async def update_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID, data: AlignmentUpdate
+) -> AlignmentRead:
+    await require_draft(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    if data.name is not None:
+        await repository.rename(
+            session, tenant_id=tenant_id, alignment_id=alignment_id, name=data.name
+        )
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+
+
+async def clone_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID, data: AlignmentClone
+) -> AlignmentRead:
+    source = await require_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    name = data.name or f"{source.name} (copy)"[:200]
+    clone_id = await repository.add(
+        session, tenant_id=tenant_id, name=name, cloned_from_id=source.id
+    )
+    await repository.copy_territories(
+        session, tenant_id=tenant_id, source_id=source.id, target_id=clone_id
+    )
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=clone_id)
+
+
+async def _check_publishable(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> None:
+    """Every lead must end with an owner: exactly one fallback territory with an active owner."""
+    fallbacks = await repository.fallback_territories(
+        session, tenant_id=tenant_id, alignment_id=alignment_id
+    )
+    if not fallbacks:
+        raise AlignmentIncomplete(
+            "the alignment has no fallback territory, so a lead matching no territory would "
+            "stay unassigned: set is_fallback=true on one territory (PATCH "
+            "/assignment/territories/{id}), give it an active owner, then publish again",
+            field="is_fallback",
+        )
+    if len(fallbacks) > 1:
+        names = ", ".join(repr(fallback.name) for fallback in fallbacks)
+        raise AlignmentIncomplete(
+            f"the alignment has {len(fallbacks)} fallback territories ({names}); keep exactly "
+            "one with is_fallback=true, then publish again",
+            field="is_fallback",
+        )
+    fallback = fallbacks[0]
+    if fallback.active_owner_count == 0:
+        raise AlignmentIncomplete(
+            f"the fallback territory {fallback.name!r} has no active owner, so leads routed to "
+            "it would stay unassigned: add one with POST "
+            f"/assignment/territories/{fallback.territory_id}/members "
+            '{"rep_id": ..., "role": "owner"}, then publish again',
+            field="members",
+        )
+
+
+async def after_publish(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> None:
+    """Runs inside the publish transaction, right after ``alignment_id`` became active."""
+    # Intentionally empty for now: the lead wires the reassignment of accounts to the newly
+    # active alignment's territories in here (same transaction as the swap).
+
+
+async def publish_alignment(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    data: AlignmentPublish,
+) -> AlignmentRead:
+    if data.effective_from is not None and data.effective_from > datetime.now(UTC) + _CLOCK_SKEW:
+        raise InvalidInput(
+            "effective_from is in the future, but publishing takes effect at once: publish "
+            "when the alignment should start, or omit effective_from to mean now",
+            field="effective_from",
+        )
+    # One transaction: lock the tenant's alignments, check, archive the active one, activate.
+    await repository.lock_tenant_alignments(session, tenant_id=tenant_id)
+    alignment = await repository.get(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    if alignment is None:
+        raise AlignmentNotFound(alignment_id)
+    if alignment.status != AlignmentStatus.draft:
+        raise AlignmentNotPublishable(alignment_id, alignment.status.value)
+    await _check_publishable(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    await repository.archive_active(session, tenant_id=tenant_id)
+    await repository.activate(
+        session,
+        tenant_id=tenant_id,
+        alignment_id=alignment_id,
+        effective_from=data.effective_from,
+    )
+    await after_publish(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+
+
+async def archive_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> AlignmentRead:
+    """Archive a draft (an archived one stays as it is); the active one cannot be archived."""
+    alignment = await repository.get(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, lock="update"
+    )
+    if alignment is None:
+        raise AlignmentNotFound(alignment_id)
+    if alignment.status == AlignmentStatus.active:
+        raise ActiveAlignmentArchive(alignment_id)
+    if alignment.status == AlignmentStatus.draft:
+        await repository.archive(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)

@@ -1,0 +1,164 @@
+"""The active alignment of a tenant, compiled once into the SQL that matches a lead.
+
+Active alignments are immutable (only drafts are edited; publishing swaps which one is active),
+so a compiled alignment never goes stale: the match query reports the tenant's current active
+alignment id with every answer, and a different id makes the caller recompile.
+"""
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from services.assignment.rules.criteria import compile_criteria, criteria_from_json
+
+MAX_CACHED_TENANTS = 1000
+
+
+@dataclass(frozen=True)
+class TerritoryInfo:
+    id: uuid.UUID
+    name: str
+    level: int
+    priority: int
+    distribution_rule: str
+    owner_rep_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class CompiledAlignment:
+    alignment_id: uuid.UUID
+    match_sql: str
+    # Territories with criteria in precedence order: priority, then the deeper level, then name.
+    rule_territory_ids: tuple[uuid.UUID, ...]
+    territories: dict[uuid.UUID, TerritoryInfo] = field(repr=False)
+    fallback_id: uuid.UUID | None = None
+
+
+# $1 tenant, $2 alignment, $3 account external id, $4 domain, $5 longitude, $6 latitude,
+# $7 postal code, $8 country, $9 industry, $10 employee count, $11 annual revenue, $12 email,
+# $13 attributes, $14 idempotency key.
+_MATCH_SQL = """
+WITH l AS (
+    SELECT $4::text AS domain, $7::text AS postal_code, $8::text AS country,
+           $9::text AS industry, $10::int AS employee_count, $11::numeric AS annual_revenue,
+           $12::text AS email, $13::jsonb AS attributes
+), pc AS (
+    SELECT centroid FROM postal_code
+     WHERE $5::float8 IS NULL AND country = $8::text AND code = $7::text
+), pt AS (
+    SELECT CASE WHEN $5::float8 IS NOT NULL
+                THEN ST_SetSRID(ST_MakePoint($5::float8, $6::float8), 4326)
+                ELSE (SELECT centroid FROM pc) END AS point
+)
+SELECT
+    (SELECT id FROM alignment WHERE tenant_id = $1 AND status = 'active') AS active_alignment_id,
+    acct.id AS account_id, acct.name AS account_name, acct.owner_rep_id,
+    acct.owner_name, acct.owner_active, acct.by_external_id,
+    rules.matched AS matched_rules,
+    geo.territory_ids AS geo_territory_ids,
+    ST_X(pt.point) AS longitude, ST_Y(pt.point) AS latitude,
+    EXISTS (SELECT 1 FROM pc) AS from_postal_code,
+    idem.request_hash AS idempotency_hash, idem.assignment_id AS idempotency_assignment_id
+FROM pt
+LEFT JOIN LATERAL (
+    SELECT a.id, a.name, a.owner_rep_id, r.name AS owner_name, r.active AS owner_active,
+           coalesce(a.external_id = $3::text, false) AS by_external_id
+      FROM account a LEFT JOIN rep r ON r.id = a.owner_rep_id
+     WHERE a.tenant_id = $1 AND (a.external_id = $3::text OR a.domain = $4::text)
+     ORDER BY coalesce(a.external_id = $3::text, false) DESC, a.created_at, a.id
+     LIMIT 1
+) acct ON true
+LEFT JOIN LATERAL (
+    SELECT {rule_array} AS matched FROM l
+) rules ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(q.territory_id ORDER BY q.level DESC, q.territory_area_m2, q.territory_id)
+           AS territory_ids
+      FROM (SELECT DISTINCT p.territory_id, p.level, p.territory_area_m2
+              FROM territory_part p
+             WHERE p.alignment_id = $2 AND p.tenant_id = $1
+               AND ST_Intersects(p.geom, pt.point)) q
+) geo ON true
+LEFT JOIN LATERAL (
+    SELECT r.request_hash, (r.response_body ->> 'assignment_id')::uuid AS assignment_id
+      FROM idempotency_record r WHERE r.tenant_id = $1 AND r.key = $14::text
+) idem ON true
+"""
+
+
+def build_match_sql(predicates: list[str]) -> str:
+    """One CASE per rule, collected into the array of every rule the lead satisfies."""
+    if not predicates:
+        return _MATCH_SQL.format(rule_array="ARRAY[]::int[]")
+    cases = ", ".join(
+        f"CASE WHEN {predicate} THEN {index} END" for index, predicate in enumerate(predicates)
+    )
+    return _MATCH_SQL.format(rule_array=f"array_remove(ARRAY[{cases}]::int[], NULL)")
+
+
+async def compile_active_alignment(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID
+) -> CompiledAlignment | None:
+    alignment_id = await connection.fetchval(
+        "SELECT id FROM alignment WHERE tenant_id = $1 AND status = 'active'", tenant_id
+    )
+    if alignment_id is None:
+        return None
+    rows = await connection.fetch(
+        """
+        SELECT t.id, t.name, t.level, t.priority, t.distribution_rule, t.criteria,
+               t.is_fallback,
+               coalesce(array_agg(m.rep_id ORDER BY m.rep_id)
+                        FILTER (WHERE m.role = 'owner'), '{}') AS owner_rep_ids
+          FROM territory t LEFT JOIN territory_member m ON m.territory_id = t.id
+         WHERE t.tenant_id = $1 AND t.alignment_id = $2
+         GROUP BY t.id
+        """,
+        tenant_id,
+        alignment_id,
+    )
+    territories = {
+        row["id"]: TerritoryInfo(
+            id=row["id"],
+            name=row["name"],
+            level=row["level"],
+            priority=row["priority"],
+            distribution_rule=row["distribution_rule"],
+            owner_rep_ids=tuple(row["owner_rep_ids"]),
+        )
+        for row in rows
+    }
+    with_rules = sorted(
+        (row for row in rows if row["criteria"]),
+        key=lambda row: (row["priority"], -row["level"], row["name"], row["id"]),
+    )
+    predicates = [compile_criteria(criteria_from_json(row["criteria"])) for row in with_rules]
+    fallback = next((row["id"] for row in rows if row["is_fallback"]), None)
+    return CompiledAlignment(
+        alignment_id=alignment_id,
+        match_sql=build_match_sql(predicates),
+        rule_territory_ids=tuple(row["id"] for row in with_rules),
+        territories=territories,
+        fallback_id=fallback,
+    )
+
+
+class CompiledAlignmentCache:
+    """Per-process, per-tenant; bounded so a process serving many tenants stays small."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[uuid.UUID, CompiledAlignment] = OrderedDict()
+
+    def get(self, tenant_id: uuid.UUID) -> CompiledAlignment | None:
+        entry = self._entries.get(tenant_id)
+        if entry is not None:
+            self._entries.move_to_end(tenant_id)
+        return entry
+
+    def put(self, tenant_id: uuid.UUID, compiled: CompiledAlignment) -> None:
+        self._entries[tenant_id] = compiled
+        self._entries.move_to_end(tenant_id)
+        while len(self._entries) > MAX_CACHED_TENANTS:
+            self._entries.popitem(last=False)

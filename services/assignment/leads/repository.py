@@ -1,0 +1,118 @@
+"""SQL of the lead hot path, on a raw asyncpg connection (one round trip to read, one to write)."""
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from services.assignment.leads.compiled_alignment import CompiledAlignment
+from services.assignment.leads.schemas import LeadIn
+
+
+async def match_lead(
+    connection: asyncpg.Connection,
+    *,
+    compiled: CompiledAlignment,
+    tenant_id: uuid.UUID,
+    lead: LeadIn,
+    domain: str | None,
+    postal_code: str | None,
+    idempotency_key: str | None,
+) -> asyncpg.Record:
+    point = lead.point()
+    row = await connection.fetchrow(
+        compiled.match_sql,
+        tenant_id,
+        compiled.alignment_id,
+        lead.account_external_id,
+        domain,
+        point[0] if point else None,
+        point[1] if point else None,
+        postal_code,
+        lead.country,
+        lead.industry,
+        lead.employee_count,
+        lead.annual_revenue,
+        str(lead.email) if lead.email else None,
+        lead.attributes,
+        idempotency_key,
+    )
+    assert row is not None  # the query always yields exactly one row
+    return row
+
+
+async def owner_territory(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    rep_id: uuid.UUID,
+    geo_territory_ids: list[uuid.UUID],
+) -> uuid.UUID | None:
+    """The named account owner's territory: one containing the lead if any, else the deepest."""
+    territory_id: uuid.UUID | None = await connection.fetchval(
+        """
+        SELECT t.id FROM territory t JOIN territory_member m ON m.territory_id = t.id
+         WHERE t.tenant_id = $1 AND t.alignment_id = $2 AND m.rep_id = $3 AND m.role = 'owner'
+         ORDER BY t.id = ANY ($4::uuid[]) DESC, t.level DESC, t.name, t.id
+         LIMIT 1
+        """,
+        tenant_id,
+        alignment_id,
+        rep_id,
+        geo_territory_ids,
+    )
+    return territory_id
+
+
+async def commit_assignment(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    territory_id: uuid.UUID | None,
+    fallback_id: uuid.UUID | None,
+    fixed_rep_id: uuid.UUID | None,
+    ranked_rep_ids: list[uuid.UUID] | None,
+    idempotency_key: str | None,
+    request_hash: str,
+    lead: dict[str, Any],
+    account_id: uuid.UUID | None,
+    matched_rule: str,
+    explanation: list[dict[str, Any]],
+) -> asyncpg.Record:
+    row = await connection.fetchrow(
+        "SELECT * FROM assign_lead_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        tenant_id,
+        alignment_id,
+        territory_id,
+        fallback_id,
+        fixed_rep_id,
+        ranked_rep_ids,
+        idempotency_key,
+        request_hash,
+        lead,
+        account_id,
+        matched_rule,
+        explanation,
+    )
+    assert row is not None
+    return row
+
+
+async def get_assignment(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, assignment_id: uuid.UUID
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        """
+        SELECT a.id AS assignment_id, a.lead_id, a.alignment_id, a.territory_id,
+               t.name AS territory_name, a.rep_id, r.name AS rep_name, a.matched_rule,
+               a.distribution_rule, a.explanation, a.created_at
+          FROM assignment a
+          LEFT JOIN territory t ON t.id = a.territory_id
+          LEFT JOIN rep r ON r.id = a.rep_id
+         WHERE a.tenant_id = $1 AND a.id = $2
+        """,
+        tenant_id,
+        assignment_id,
+    )

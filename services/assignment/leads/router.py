@@ -1,0 +1,72 @@
+"""HTTP endpoints for lead assignment."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+
+from services.assignment.leads import repository, service
+from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
+from shared.auth import ReadPrincipal, WritePrincipal
+from shared.errors import NotFound
+
+router = APIRouter(tags=["leads"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry safety: a repeat with this key returns the first answer, writes nothing",
+    ),
+]
+
+
+@router.post("/assignment/leads", status_code=status.HTTP_201_CREATED)
+async def assign_lead(
+    body: LeadIn,
+    request: Request,
+    response: Response,
+    principal: WritePrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> AssignmentRead:
+    """Assign a lead to a territory and a rep, and explain why (committed before answering)."""
+    async with request.app.state.lead_pool.acquire() as connection:
+        result = await service.assign_lead(
+            connection,
+            cache=request.app.state.compiled_alignments,
+            proximity=request.app.state.clients.get("proximity"),
+            tenant_id=principal.tenant_id,
+            api_key=principal.token,
+            lead=body,
+            idempotency_key=idempotency_key,
+        )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+@router.get("/assignment/assignments/{assignment_id}")
+async def get_assignment(
+    assignment_id: uuid.UUID, request: Request, principal: ReadPrincipal
+) -> AssignmentRead:
+    """Get one assignment with its explanation."""
+    async with request.app.state.lead_pool.acquire() as connection:
+        row = await repository.get_assignment(
+            connection, tenant_id=principal.tenant_id, assignment_id=assignment_id
+        )
+    if row is None:
+        raise NotFound(f"no assignment with id {assignment_id}", field="assignment_id")
+    return AssignmentRead(
+        assignment_id=row["assignment_id"],
+        lead_id=row["lead_id"],
+        alignment_id=row["alignment_id"],
+        territory=NamedRef(id=row["territory_id"], name=row["territory_name"])
+        if row["territory_id"]
+        else None,
+        rep=NamedRef(id=row["rep_id"], name=row["rep_name"]) if row["rep_id"] else None,
+        matched_rule=row["matched_rule"],
+        distribution_rule=row["distribution_rule"],
+        explanation=row["explanation"],
+        created_at=row["created_at"],
+    )

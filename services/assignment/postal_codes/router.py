@@ -1,0 +1,28 @@
+"""HTTP endpoints for the postal-code reference table."""
+
+from fastapi import APIRouter
+
+from services.assignment.postal_codes import service
+from services.assignment.postal_codes.schemas import PostalCodeRead
+from shared.auth import ReadPrincipal
+from shared.db import SessionDep
+from shared.errors import PROBLEM_CONTENT_TYPE, Problem
+
+router = APIRouter(prefix="/assignment/postal-codes", tags=["postal codes"])
+
+
+@router.get(
+    "/{country}/{code}",
+    responses={
+        404: {
+            "description": "The table does not know this code",
+            "model": Problem,
+            "content": {PROBLEM_CONTENT_TYPE: {}},
+        }
+    },
+)
+async def get_postal_code(
+    country: str, code: str, session: SessionDep, principal: ReadPrincipal
+) -> PostalCodeRead:
+    """Look up a postal code's centroid (US ZIP+4 and lower case are accepted)."""
+    return await service.get_postal_code(session, country=country, code=code)

@@ -1,0 +1,64 @@
+"""HTTP endpoints for social-proximity rankings of reps for an account."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.proximity.rankings import service
+from services.proximity.rankings.schemas import (
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_HOPS,
+    LIMIT_DESCRIPTION,
+    LONGEST_MAX_HOPS,
+    MAX_HOPS_DESCRIPTION,
+    MAX_LIMIT,
+    RankingRead,
+    RankingRequest,
+)
+from shared.auth import ReadPrincipal
+from shared.db import SessionDep
+
+router = APIRouter(prefix="/proximity", tags=["rankings"])
+
+
+@router.post("/rankings")
+async def rank_reps(
+    body: RankingRequest, session: SessionDep, principal: ReadPrincipal
+) -> RankingRead:
+    """Rank reps by social proximity to an account: warm paths, recency-decayed, noisy-or.
+
+    A path runs from the rep's person through up to `max_hops` connections to a contact at the
+    account; its score is the product of the ties' strengths, each halved for every 180 days
+    since the last interaction. A rep's score is 1 - Π(1 - path score) over their best 10 paths.
+    Ties in score go to the rep with more paths, then to the smaller rep_id.
+    """
+    return await service.rank_reps(
+        session,
+        tenant_id=principal.tenant_id,
+        account_id=body.account_id,
+        rep_ids=body.rep_ids,
+        max_hops=body.max_hops,
+        limit=body.limit,
+    )
+
+
+@router.get("/accounts/{account_id}/reps")
+async def rank_all_reps(
+    account_id: uuid.UUID,
+    session: SessionDep,
+    principal: ReadPrincipal,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)] = DEFAULT_LIMIT,
+    max_hops: Annotated[
+        int, Query(ge=1, le=LONGEST_MAX_HOPS, description=MAX_HOPS_DESCRIPTION)
+    ] = DEFAULT_MAX_HOPS,
+) -> RankingRead:
+    """Rank every rep of the tenant by social proximity to an account (as POST /rankings)."""
+    return await service.rank_reps(
+        session,
+        tenant_id=principal.tenant_id,
+        account_id=account_id,
+        rep_ids=None,
+        max_hops=max_hops,
+        limit=limit,
+    )
