@@ -123,7 +123,7 @@ BEGIN
                     END IF;
                 END LOOP;
                 IF v_rep IS NOT NULL THEN
-                    v_note := 'the eligible rep with the highest social proximity and capacity left';
+                    v_note := 'the eligible rep closest socially, with capacity left';
                 ELSE
                     v_note := 'no ranked rep is an eligible owner with capacity left; round robin';
                 END IF;

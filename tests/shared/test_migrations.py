@@ -70,7 +70,7 @@ def test_upgrade_head_then_downgrade_base(empty_database: str) -> None:
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
-    """Autogenerate finds nothing to do: the ORM models and the migration tree describe one schema."""
+    """Autogenerate finds nothing to do: the models and the migrations describe one schema."""
 
     async def differences() -> list[object]:
         async_engine = create_async_engine(

@@ -33,20 +33,41 @@ _DECAYED_STRENGTH = """
     END
 """
 
-# How it runs (EXPLAIN ANALYZE in the report):
-# - ``walk`` starts at the account's contacts and goes outward max_hops - 1 steps. Each step looks
-#   up a person's ties through the two indexes, connection(person_a_id, ...) and
-#   connection(person_b_id), in a LATERAL UNION ALL of both directions, and keeps the strongest
-#   (decayed) tie per neighbour: several kinds of tie between two people (colleague and email)
-#   are one route, not independent evidence. ``path`` (rep side first) stops cycles.
-# - The last hop is joined from the rep side (``rep_edge``): the candidate reps' own ties, looked
-#   up by the same indexes. With a territory's few candidates this replaces expanding the whole
-#   outer ring of the walk (the ring at depth max_hops - 1 is ~20× the one before it).
-# - Intermediate people are anyone of the tenant except the account's own contacts: a path that
-#   reached contact C1 has arrived, and going on to C1's colleague C2 is not another route in.
-# - Tenant: seed contacts, each connection, each person stepped onto and each candidate rep are
-#   filtered by tenant_id, so another tenant's people or ties never appear on a path even if a
-#   connection row pointed across tenants.
+
+def _ties_of(person_column: str) -> str:
+    """A LATERAL subquery: the people tied to ``person_column`` and the strongest decayed tie.
+
+    Both directions of the undirected pair, each through its own index: connection(person_a_id,
+    ...) for one, connection(person_b_id) for the other. Several kinds of tie between the same two
+    people (colleague and email) are one route, not independent evidence: the strongest counts.
+    """
+    return f"""(
+        SELECT tie.person_id, max(tie.strength) AS strength
+        FROM (
+            SELECT c.person_b_id AS person_id, {_DECAYED_STRENGTH} AS strength
+            FROM connection c
+            WHERE c.tenant_id = :tenant_id AND c.person_a_id = {person_column}
+          UNION ALL
+            SELECT c.person_a_id, {_DECAYED_STRENGTH}
+            FROM connection c
+            WHERE c.tenant_id = :tenant_id AND c.person_b_id = {person_column}
+        ) tie
+        GROUP BY tie.person_id
+    )"""
+
+
+# How it runs (EXPLAIN ANALYZE timings in tests/proximity/test_rankings.py's module docstring):
+# - ``walk`` starts at the account's contacts and goes outward max_hops - 1 steps through
+#   ``_ties_of``; ``path`` (rep side first) keeps paths simple. Intermediate people are anyone of
+#   the tenant except the account's own contacts: a path that reached contact C1 has arrived, and
+#   going on to C1's colleague C2 is not another route into the account.
+# - ``last_hop`` is the tie between a candidate rep and a person on the walk, looked up from the
+#   smaller side: the candidates' ties (a territory's few members: the hot path) or the ties of
+#   the people on the walk (every rep of a large tenant, few hops). A one-time filter skips the
+#   other branch entirely.
+# - Tenant: seed contacts, every connection, every person stepped onto and every candidate rep
+#   are filtered by tenant_id, so another tenant's people or ties never appear on a path, even if
+#   a connection row pointed across tenants.
 _RANKING_SQL = f"""
 WITH RECURSIVE
 candidate_rep AS MATERIALIZED (
@@ -54,20 +75,6 @@ candidate_rep AS MATERIALIZED (
     FROM person p
     WHERE p.tenant_id = :tenant_id AND p.kind = 'rep' AND p.rep_id IS NOT NULL
       AND (NOT :restrict OR p.rep_id = ANY (CAST(:rep_ids AS uuid[])))
-),
-rep_edge AS MATERIALIZED (
-    SELECT tie.rep_person_id, tie.rep_id, tie.neighbour_id, max(tie.strength) AS strength
-    FROM (
-        SELECT cr.person_id AS rep_person_id, cr.rep_id, c.person_b_id AS neighbour_id,
-               {_DECAYED_STRENGTH} AS strength
-        FROM candidate_rep cr JOIN connection c ON c.person_a_id = cr.person_id
-        WHERE c.tenant_id = :tenant_id
-      UNION ALL
-        SELECT cr.person_id, cr.rep_id, c.person_a_id, {_DECAYED_STRENGTH}
-        FROM candidate_rep cr JOIN connection c ON c.person_b_id = cr.person_id
-        WHERE c.tenant_id = :tenant_id
-    ) tie
-    GROUP BY tie.rep_person_id, tie.rep_id, tie.neighbour_id
 ),
 walk (person_id, hops, path, strengths, score) AS (
     SELECT p.id, 0, ARRAY[p.id], ARRAY[]::float8[], 1.0::float8
@@ -77,29 +84,40 @@ walk (person_id, hops, path, strengths, score) AS (
     SELECT step.person_id, w.hops + 1, step.person_id || w.path, step.strength || w.strengths,
            w.score * step.strength
     FROM walk w
-    CROSS JOIN LATERAL (
-        SELECT tie.person_id, max(tie.strength) AS strength
-        FROM (
-            SELECT c.person_b_id AS person_id, {_DECAYED_STRENGTH} AS strength
-            FROM connection c
-            WHERE c.tenant_id = :tenant_id AND c.person_a_id = w.person_id
-          UNION ALL
-            SELECT c.person_a_id, {_DECAYED_STRENGTH}
-            FROM connection c
-            WHERE c.tenant_id = :tenant_id AND c.person_b_id = w.person_id
-        ) tie
-        GROUP BY tie.person_id
-    ) step
+    CROSS JOIN LATERAL {_ties_of("w.person_id")} step
     JOIN person np ON np.id = step.person_id AND np.tenant_id = :tenant_id
     WHERE w.hops < :max_hops - 1
       AND step.person_id <> ALL (w.path)
       AND np.account_id IS DISTINCT FROM :account_id
 ),
+walk_person AS MATERIALIZED (
+    SELECT DISTINCT w.person_id FROM walk w
+),
+side AS MATERIALIZED (
+    SELECT (SELECT count(*) FROM candidate_rep) <= (SELECT count(*) FROM walk_person) AS from_reps
+),
+-- Ties of the people on the walk, for when that side is the smaller; joined to the candidates
+-- afterwards, with one hash on candidate_rep rather than one per person.
+walk_tie AS MATERIALIZED (
+    SELECT wp.person_id AS walk_person_id, tie.person_id, tie.strength
+    FROM walk_person wp
+    CROSS JOIN LATERAL {_ties_of("wp.person_id")} tie
+    WHERE NOT (SELECT from_reps FROM side)
+),
+last_hop AS MATERIALIZED (
+    SELECT cr.person_id AS rep_person_id, cr.rep_id, tie.person_id AS walk_person_id, tie.strength
+    FROM candidate_rep cr
+    CROSS JOIN LATERAL {_ties_of("cr.person_id")} tie
+    WHERE (SELECT from_reps FROM side)
+  UNION ALL
+    SELECT cr.person_id, cr.rep_id, wt.walk_person_id, wt.strength
+    FROM walk_tie wt JOIN candidate_rep cr ON cr.person_id = wt.person_id
+),
 found AS (
-    SELECT re.rep_id, re.rep_person_id || w.path AS path, re.strength || w.strengths AS strengths,
-           w.score * re.strength AS score
-    FROM walk w JOIN rep_edge re ON re.neighbour_id = w.person_id
-    WHERE re.rep_person_id <> ALL (w.path)
+    SELECT lh.rep_id, lh.rep_person_id || w.path AS path, lh.strength || w.strengths AS strengths,
+           w.score * lh.strength AS score
+    FROM walk w JOIN last_hop lh ON lh.walk_person_id = w.person_id
+    WHERE lh.rep_person_id <> ALL (w.path)
 ),
 ranked_path AS (
     SELECT f.rep_id, f.path, f.strengths, f.score,
