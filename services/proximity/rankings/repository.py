@@ -56,7 +56,8 @@ def _ties_of(person_column: str) -> str:
     )"""
 
 
-# How it runs (EXPLAIN ANALYZE timings in tests/proximity/test_rankings.py's module docstring):
+# How it runs (checked with EXPLAIN ANALYZE on 5,000 people and 55,000 ties: every connection
+# lookup is an index scan on person_a_id or person_b_id, driven by a LATERAL, never a scan):
 # - ``walk`` starts at the account's contacts and goes outward max_hops - 1 steps through
 #   ``_ties_of``; ``path`` (rep side first) keeps paths simple. Intermediate people are anyone of
 #   the tenant except the account's own contacts: a path that reached contact C1 has arrived, and
@@ -127,9 +128,12 @@ ranked_path AS (
 scored AS (
     SELECT rp.rep_id, count(*) AS path_count,
            round(CASE
-               -- ln(0) is an error; a path of strength-1 ties is a certain introduction.
+               -- A path of strength-1 ties is a certain introduction. ln(0) is an error and the
+               -- aggregate is computed before the CASE, so such paths stay out of the sum.
                WHEN bool_or(rp.score >= 1) THEN 1
-               ELSE 1 - exp(sum(ln(1 - rp.score)) FILTER (WHERE rp.position <= :max_paths))
+               ELSE 1 - exp(
+                   sum(ln(1 - rp.score)) FILTER (WHERE rp.position <= :max_paths AND rp.score < 1)
+               )
            END::numeric, :score_decimals) AS score
     FROM ranked_path rp
     GROUP BY rp.rep_id
