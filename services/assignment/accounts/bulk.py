@@ -5,7 +5,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -292,9 +292,15 @@ class CsvLayout:
             writes=frozenset(writes),
         )
 
+    def external_id(self, cells: Sequence[str]) -> str | None:
+        index = next(index for index, name in self.columns if name == "external_id")
+        return (cells[index].strip() or None) if index < len(cells) else None
+
     def row_dict(self, cells: Sequence[str]) -> dict[str, Any]:
         """A row's non-empty cells by column name; attr.<key> cells gathered in attributes."""
-        row: dict[str, Any] = {name: cells[index] for index, name in self.columns if cells[index]}
+        row: dict[str, Any] = {
+            name: cell for index, name in self.columns if (cell := cells[index].strip())
+        }
         if self.attribute_columns:
             row["attributes"] = {
                 key: cells[index].strip()
@@ -324,7 +330,9 @@ class CsvStream:
         self.received = 0  # non-blank rows
         self.errors: list[RowError] = []
 
-    def feed(self, chunk: bytes, *, final: bool = False) -> tuple[list[int], list[dict[str, Any]]]:
+    def feed(self, chunk: bytes, *, final: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Decode ``chunk`` now; the rows it completes are parsed as the caller iterates (it
+        must exhaust the iterator before feeding again)."""
         try:
             text_chunk = self._decoder.decode(chunk, final=final)
         except UnicodeDecodeError as error:
@@ -339,18 +347,19 @@ class CsvStream:
             block, self._pending = buffer, ""
         else:
             cut = buffer.rfind("\n")
-            while cut != -1 and buffer.count('"', 0, cut) % 2:
-                cut = buffer.rfind("\n", 0, cut)
+            quotes_before = buffer.count('"', 0, cut) if cut != -1 else 0
+            while cut != -1 and quotes_before % 2:
+                previous = buffer.rfind("\n", 0, cut)
+                quotes_before -= buffer.count('"', previous + 1, cut)
+                cut = previous
             block, self._pending = buffer[: cut + 1], buffer[cut + 1 :]
-        return self._rows(block) if block else ([], [])
+        return self._rows(block) if block else iter(())
 
-    def _rows(self, block: str) -> tuple[list[int], list[dict[str, Any]]]:
+    def _rows(self, block: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if self.layout is None:
             delimiter = _delimiter(block.split("\n", 1)[0])
         else:
             delimiter = self.layout.delimiter
-        numbers: list[int] = []
-        rows: list[dict[str, Any]] = []
         reader: Iterable[list[str]] = csv.reader(io.StringIO(block), delimiter=delimiter)
         try:
             for cells in reader:
@@ -365,16 +374,14 @@ class CsvStream:
                     self.errors.append(
                         RowError(
                             row=self.row_number,
-                            external_id=None,
+                            external_id=self.layout.external_id(cells),
                             field="row",
                             message=f"has {len(cells)} fields, the header {self.layout.width}",
                         )
                     )
                     continue
-                numbers.append(self.row_number)
-                rows.append(self.layout.row_dict(cells))
+                yield self.row_number, self.layout.row_dict(cells)
         except csv.Error as error:
             raise InvalidUpload(
                 f"row {self.row_number + 1} is not valid CSV: {error}", field="body"
             ) from error
-        return numbers, rows

@@ -24,10 +24,11 @@ def normalise_domain(value: str) -> str:
     text = text.rstrip(".")
     if text.startswith("www."):
         text = text[4:]
-    try:
-        text = text.encode("idna").decode("ascii")
-    except UnicodeError as error:
-        raise InvalidDomain(f"not a domain name: {value!r}") from error
+    if not text.isascii():  # the codec is slow pure Python: only for internationalised names
+        try:
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError as error:
+            raise InvalidDomain(f"not a domain name: {value!r}") from error
     if not _DOMAIN.fullmatch(text):
         raise InvalidDomain(
             f"not a domain name such as acme.com (a URL or e-mail address also works): {value!r}"

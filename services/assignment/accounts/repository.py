@@ -166,7 +166,9 @@ async def copy_to_staging(session: AsyncSession, records: Sequence[tuple[Any, ..
     if not records:
         return
     raw = await (await session.connection()).get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(
+    driver_connection = raw.driver_connection
+    assert driver_connection is not None  # a checked-out connection always has one
+    await driver_connection.copy_records_to_table(
         STAGING_TABLE, records=records, columns=STAGING_COLUMNS
     )
 
@@ -185,9 +187,7 @@ async def upsert_staged(
 ) -> tuple[int, int]:
     """Write every staged row; ``columns`` are the account columns an existing row gets from the
     upload (a new one gets all of them). Returns (created, updated)."""
-    row = (
-        await session.execute(text(_upsert_staged_sql(columns)), {"tenant_id": tenant_id})
-    ).one()
+    row = (await session.execute(text(_upsert_staged_sql(columns)), {"tenant_id": tenant_id})).one()
     return int(row.created), int(row.updated)
 
 

@@ -9,13 +9,14 @@ from typing import Literal
 from sqlalchemy import Row, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import Label
 
 from shared.models import Alignment, AlignmentStatus, Territory
 
 LockMode = Literal["share", "update"] | None
 
 
-def _territory_count() -> object:
+def _territory_count() -> Label[int]:
     return (
         select(func.count())
         .where(Territory.tenant_id == Alignment.tenant_id, Territory.alignment_id == Alignment.id)
@@ -42,13 +43,13 @@ async def get(
 
 async def get_with_count(
     session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
-) -> Row[tuple[Alignment, int]] | None:
+) -> Row[Alignment, int] | None:
     statement = (
-        select(Alignment, _territory_count())  # type: ignore[call-overload]
+        select(Alignment, _territory_count())
         .where(Alignment.tenant_id == tenant_id, Alignment.id == alignment_id)
         .execution_options(populate_existing=True)
     )
-    row: Row[tuple[Alignment, int]] | None = (await session.execute(statement)).first()
+    row: Row[Alignment, int] | None = (await session.execute(statement)).first()
     return row
 
 
@@ -59,14 +60,12 @@ async def list_page(
     status: AlignmentStatus | None,
     limit: int,
     offset: int,
-) -> Sequence[Row[tuple[Alignment, int]]]:
-    statement = select(Alignment, _territory_count()).where(  # type: ignore[call-overload]
-        Alignment.tenant_id == tenant_id
-    )
+) -> Sequence[Row[Alignment, int]]:
+    statement = select(Alignment, _territory_count()).where(Alignment.tenant_id == tenant_id)
     if status is not None:
         statement = statement.where(Alignment.status == status)
     statement = statement.order_by(Alignment.created_at, Alignment.id).limit(limit).offset(offset)
-    rows: Sequence[Row[tuple[Alignment, int]]] = (await session.execute(statement)).all()
+    rows: Sequence[Row[Alignment, int]] = (await session.execute(statement)).all()
     return rows
 
 

@@ -4,6 +4,7 @@ alignment (archiving the previous one), and active or archived alignments never 
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assignment.alignments import repository
@@ -28,7 +29,8 @@ from shared.models import Alignment, AlignmentStatus
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-def to_read(alignment: Alignment, territory_count: int) -> AlignmentRead:
+def to_read(row: Row[Alignment, int]) -> AlignmentRead:
+    alignment, territory_count = row
     return AlignmentRead(
         id=alignment.id,
         name=alignment.name,
@@ -49,7 +51,7 @@ async def get_alignment(
     row = await repository.get_with_count(session, tenant_id=tenant_id, alignment_id=alignment_id)
     if row is None:
         raise AlignmentNotFound(alignment_id)
-    return to_read(*row)
+    return to_read(row)
 
 
 async def require_alignment(
@@ -95,7 +97,7 @@ async def list_alignments(
     rows = await repository.list_page(
         session, tenant_id=tenant_id, status=status, limit=limit, offset=offset
     )
-    return [to_read(*row) for row in rows]
+    return [to_read(row) for row in rows]
 
 
 async def update_alignment(

@@ -34,6 +34,9 @@ class CompiledAlignment:
     rule_territory_ids: tuple[uuid.UUID, ...]
     territories: dict[uuid.UUID, TerritoryInfo] = field(repr=False)
     fallback_id: uuid.UUID | None = None
+    # The rules' predicates over a lead row aliased ``l``, in ``rule_territory_ids`` order: the
+    # bulk matcher evaluates the same text over its staging table.
+    rule_predicates: tuple[str, ...] = ()
 
 
 # $1 tenant, $2 alignment, $3 account external id, $4 domain, $5 longitude, $6 latitude,
@@ -142,6 +145,7 @@ async def compile_active_alignment(
         rule_territory_ids=tuple(row["id"] for row in with_rules),
         territories=territories,
         fallback_id=fallback,
+        rule_predicates=tuple(predicates),
     )
 
 

@@ -71,7 +71,7 @@ class PostalCodeFileError(ValueError):
 
 
 async def _upsert(connection: Any, *, country: str, records: Sequence[Record]) -> int:
-    """``connection`` is an asyncpg connection; nested in a caller's transaction it is a savepoint."""
+    """``connection``: asyncpg; inside a caller's transaction this one is a savepoint."""
     async with connection.transaction():
         await connection.execute(_CREATE_STAGING)
         await connection.copy_records_to_table(

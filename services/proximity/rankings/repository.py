@@ -185,6 +185,9 @@ _RANKING_STATEMENT = (
 )
 
 
+STATEMENT_TIMEOUT_MS = 2000
+
+
 @dataclass(frozen=True, slots=True)
 class RankingRows:
     ranked: list[dict[str, Any]]
@@ -201,6 +204,8 @@ async def rank_reps(
     limit: int,
 ) -> RankingRows:
     """Reps by social proximity to the account's contacts; ``rep_ids=None`` ranks every rep."""
+    # Callers on the lead hot path give up after ~150 ms; don't let the query run on after that.
+    await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
     row = (
         await session.execute(
             _RANKING_STATEMENT,
