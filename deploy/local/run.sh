@@ -81,6 +81,8 @@ export GATEWAY_PORT GATEWAY_APP_PORT ASSIGNMENT_PORT PLANNING_PORT PROXIMITY_POR
 
 log "migrating the database"
 "$VENV/bin/alembic" upgrade head
+log "loading US postal codes (idempotent)"
+"$VENV/bin/python" -m services.assignment.postal_codes load-us >/dev/null
 
 OLD_KEY=""
 if [[ -f "$RUN_DIR/env" ]]; then
@@ -160,6 +162,9 @@ The territory platform is running.
 
 Try it (the demo tenant's key; .run/env holds it with DATABASE_URL and GATEWAY_URL):
   curl -H 'X-API-Key: $API_KEY' $GATEWAY_URL/assignment/reps
+  curl -H 'X-API-Key: $API_KEY' -H 'Content-Type: application/json' \\
+       -d '{"postal_code": "10001", "country": "US", "employee_count": 40}' \\
+       $GATEWAY_URL/assignment/leads
 
 Stop everything with: make stop
 EOF

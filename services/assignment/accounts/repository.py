@@ -185,8 +185,9 @@ async def reject_staged(
 async def upsert_staged(
     session: AsyncSession, *, tenant_id: uuid.UUID, columns: Collection[str]
 ) -> tuple[int, int]:
-    """Write every staged row; ``columns`` are the account columns an existing row gets from the
-    upload (a new one gets all of them). Returns (created, updated)."""
+    """Write every staged row; ``columns`` are the account columns the upload sets (the others
+    keep their values on existing accounts, their defaults on new ones). Returns (created,
+    updated)."""
     row = (await session.execute(text(_upsert_staged_sql(columns)), {"tenant_id": tenant_id})).one()
     return int(row.created), int(row.updated)
 

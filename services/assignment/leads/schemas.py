@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from services.assignment.accounts.domains import normalise_domain
 from shared.geo import GeoJSONPoint
 
 MatchedRule = Literal["named_account", "attribute_rule", "geography", "fallback"]
@@ -44,11 +45,8 @@ class LeadIn(BaseModel):
     @field_validator("domain")
     @classmethod
     def _normalise_domain(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().lower().removeprefix("http://").removeprefix("https://")
-        value = value.split("/")[0].removeprefix("www.")
-        return value or None
+        """The accounts' normal form, so that named-account matching compares like with like."""
+        return normalise_domain(value) if value else None
 
     @field_validator("country")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from services.assignment import proximity_client
+from services.assignment.accounts.domains import normalise_domain
 from services.assignment.leads import repository
 from services.assignment.leads.compiled_alignment import (
     CompiledAlignment,
@@ -51,7 +52,7 @@ def request_hash(lead: LeadIn) -> str:
 
 
 def lead_domain(lead: LeadIn) -> str | None:
-    domain = lead.domain or (str(lead.email).rsplit("@", 1)[1].lower() if lead.email else None)
+    domain = lead.domain or (normalise_domain(str(lead.email)) if lead.email else None)
     return None if domain in FREEMAIL_DOMAINS else domain
 
 

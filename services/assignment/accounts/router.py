@@ -1,0 +1,195 @@
+"""HTTP endpoints for accounts: upsert by external_id, one at a time or in bulk."""
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from services.assignment.accounts import bulk, service
+from services.assignment.accounts.domains import InvalidDomain, normalise_domain
+from services.assignment.accounts.errors import UnsupportedMediaType
+from services.assignment.accounts.schemas import (
+    MAX_BULK_BODY_BYTES,
+    AccountBulkRequest,
+    AccountRead,
+    AccountUpsert,
+    BulkResult,
+)
+from shared.auth import ReadPrincipal, WritePrincipal
+from shared.db import SessionDep
+from shared.errors import PROBLEM_CONTENT_TYPE, InvalidInput, Problem
+from shared.pagination import Page, PageDep
+
+router = APIRouter(prefix="/assignment/accounts", tags=["accounts"])
+
+ExternalId = Annotated[str, Path(min_length=1, max_length=255, description="Your CRM's account id")]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}}
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its $defs inlined, to document a body read by hand."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+_CSV_DESCRIPTION = (
+    "UTF-8 CSV (comma; a header with semicolons or tabs is also read). The header names the "
+    "columns: external_id and name (required), domain, website, latitude, longitude, postal_code, "
+    "country, industry, employee_count, annual_revenue, potential, owner_rep_id, "
+    "owner_external_id, and attr.<key> for custom attributes (kept as text). Empty cells are "
+    "empty values. "
+    "Existing accounts get only the columns the file has. Up to 1,000,000 rows."
+)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+@router.put(
+    "/{external_id}",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_200_OK: {
+            "model": AccountRead,
+            "description": "The account with this external_id existed and was replaced",
+        },
+        status.HTTP_404_NOT_FOUND: _problem("The owner is not a rep of this tenant"),
+    },
+)
+async def upsert_account(
+    external_id: ExternalId,
+    body: AccountUpsert,
+    response: Response,
+    session: SessionDep,
+    principal: WritePrincipal,
+) -> AccountRead:
+    """Create (201) or replace (200) the account with this external_id."""
+    account, created = await service.upsert_account(
+        session, tenant_id=principal.tenant_id, external_id=external_id, data=body
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return account
+
+
+@router.get("/{external_id}", responses={404: _problem("No such account in this tenant")})
+async def get_account(
+    external_id: ExternalId, session: SessionDep, principal: ReadPrincipal
+) -> AccountRead:
+    """Get one account by its external_id."""
+    return await service.get_account(
+        session, tenant_id=principal.tenant_id, external_id=external_id
+    )
+
+
+@router.get("")
+async def list_accounts(
+    session: SessionDep,
+    principal: ReadPrincipal,
+    page: PageDep,
+    owner_rep_id: Annotated[uuid.UUID | None, Query(description="Only this rep's accounts")] = None,
+    territory_id: Annotated[uuid.UUID | None, Query(description="Only this territory's")] = None,
+    domain: Annotated[
+        str | None, Query(max_length=2048, description="Only this domain (normalised first)")
+    ] = None,
+) -> Page[AccountRead]:
+    """List accounts in external_id order."""
+    try:
+        normalised_domain = normalise_domain(domain) if domain else None
+    except InvalidDomain as error:
+        raise InvalidInput(str(error), field="domain") from error
+    accounts = await service.list_accounts(
+        session,
+        tenant_id=principal.tenant_id,
+        owner_rep_id=owner_rep_id,
+        territory_id=territory_id,
+        domain=normalised_domain,
+        limit=page.limit + 1,
+        offset=page.offset,
+    )
+    return Page[AccountRead].build(accounts, page)
+
+
+@router.post(
+    ":bulk",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _inline_refs(AccountBulkRequest.model_json_schema())}
+            },
+        }
+    },
+    responses={
+        413: _problem("Over 50,000 rows or 512 MiB"),
+        415: _problem("Not application/json"),
+        422: _problem(
+            "The body is not a bulk request, or atomic is true and rows are bad: `errors` "
+            "lists each (row, external_id, field, message) and nothing was written"
+        ),
+    },
+)
+async def upsert_accounts(
+    request: Request, session: SessionDep, principal: WritePrincipal
+) -> BulkResult:
+    """Upsert up to 50,000 accounts; bad rows are reported, the others written."""
+    if _media_type(request) != "application/json":
+        raise UnsupportedMediaType("application/json", _media_type(request))
+    body = await bulk.read_body(request, limit_bytes=MAX_BULK_BODY_BYTES)
+    rows, atomic = await asyncio.to_thread(bulk.parse_json_upload, body)
+    return await service.upsert_accounts(
+        session, tenant_id=principal.tenant_id, rows=rows, atomic=atomic
+    )
+
+
+@router.post(
+    ":import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": _CSV_DESCRIPTION,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+    responses={
+        413: _problem("Over 1,000,000 rows or 512 MiB"),
+        415: _problem("Not text/csv"),
+        422: _problem(
+            "The header or encoding is wrong, or atomic is true and rows are bad: `errors` "
+            "lists each (row, external_id, field, message) and nothing was written"
+        ),
+    },
+)
+async def import_accounts(
+    request: Request,
+    session: SessionDep,
+    principal: WritePrincipal,
+    atomic: Annotated[
+        bool, Query(description="true: any bad row rejects the file (422), nothing is written")
+    ] = False,
+) -> BulkResult:
+    """Import accounts from a CSV of up to 1,000,000 rows, streamed as it arrives."""
+    if _media_type(request) != "text/csv":
+        raise UnsupportedMediaType("text/csv", _media_type(request))
+    return await service.import_csv(
+        session,
+        tenant_id=principal.tenant_id,
+        chunks=bulk.body_chunks(request, limit_bytes=MAX_BULK_BODY_BYTES),
+        atomic=atomic,
+    )
