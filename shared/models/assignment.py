@@ -205,7 +205,16 @@ class Account(Base):
 
 class Lead(Base):
     __tablename__ = "lead"
-    __table_args__ = (Index("ix_lead_tenant_id_created_at", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_lead_tenant_id_created_at", "tenant_id", "created_at"),
+        # A bulk job's leads in file order, for its export.
+        Index(
+            "ix_lead_job_id_job_row_number",
+            "job_id",
+            "job_row_number",
+            postgresql_where=text("job_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[UuidPk]
     tenant_id: Mapped[TenantId]
@@ -222,6 +231,8 @@ class Lead(Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("assignment_job.id", ondelete="SET NULL")
     )
+    # The lead's row in its bulk upload (1-based, header excluded).
+    job_row_number: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[CreatedAt]
 
 

@@ -1,0 +1,1 @@
+"""Bulk lead assignment: uploads staged with COPY, validated, matched and distributed in SQL."""

@@ -1,0 +1,42 @@
+"""Response bodies of bulk lead uploads and assignment jobs."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+JobStatus = Literal["pending", "running", "succeeded", "failed"]
+
+
+class JobRead(BaseModel):
+    """A bulk assignment job: where it is, and what it did."""
+
+    id: uuid.UUID
+    kind: str
+    status: JobStatus
+    stage: str | None = Field(
+        description="receiving, validating, matching, writing_leads, distributing, "
+        "writing_assignments, done"
+    )
+    alignment_id: uuid.UUID | None
+    total_rows: int = Field(description="Rows received (the header of a CSV is not a row)")
+    processed_rows: int = Field(description="Rows matched so far")
+    assigned_rows: int = Field(description="Valid rows written with an assignment")
+    failed_rows: int = Field(description="Rows rejected; see the job's errors")
+    summary: dict[str, Any] = Field(
+        description="Counts by matched rule and outcome, and seconds spent in each stage"
+    )
+    error: str | None = Field(description="Why the job failed, when it did")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str]
+
+
+class JobErrorRead(BaseModel):
+    """One rejected row: its number in the upload (1-based, header excluded), field and why."""
+
+    row_number: int
+    field: str | None
+    message: str

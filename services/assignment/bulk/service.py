@@ -1,0 +1,212 @@
+"""Bulk lead uploads: stage the body, open a job, process it inline or in the background."""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.assignment.bulk import jobs, repository, staging
+from services.assignment.bulk.errors import (
+    InvalidUpload,
+    JobNotFound,
+    NotBulkMediaType,
+    TooManyRows,
+)
+from services.assignment.bulk.schemas import JobErrorRead, JobRead
+from services.assignment.leads.compiled_alignment import compile_active_alignment
+from services.assignment.leads.errors import NoActiveAlignment
+
+MAX_ROWS = 1_000_000
+MAX_BYTES = 512 * 1024 * 1024
+# Up to this many rows the upload is processed before answering (200); above it, 202.
+INLINE_ROWS = 10_000
+MEDIA_TYPES: dict[str, staging.Format] = {
+    "text/csv": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+}
+# The job's own session: room for a million staged rows in memory, and no JIT (its compile
+# time outweighs what it saves on these statements).
+JOB_SESSION_SETTINGS = {
+    "application_name": "assignment-bulk",
+    "temp_buffers": "1GB",
+    "work_mem": "256MB",
+    "jit": "off",
+}
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    job: JobRead
+    finished: bool
+
+
+def media_format(content_type: str | None) -> staging.Format:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    fmt = MEDIA_TYPES.get(media_type)
+    if fmt is None:
+        raise NotBulkMediaType(media_type)
+    return fmt
+
+
+def job_read(row: asyncpg.Record) -> JobRead:
+    base = f"/assignment/jobs/{row['id']}"
+    summary = row["summary"]
+    return JobRead(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        stage=row["stage"],
+        alignment_id=row["alignment_id"],
+        total_rows=row["total_rows"],
+        processed_rows=row["processed_rows"],
+        assigned_rows=row["assigned_rows"],
+        failed_rows=row["failed_rows"],
+        summary=json.loads(summary) if isinstance(summary, str) else summary,
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        links={
+            "self": base,
+            "errors": f"{base}/errors",
+            "assignments": f"{base}/assignments.csv",
+        },
+    )
+
+
+async def _open_job_connection(database_url: str) -> asyncpg.Connection:
+    connection: asyncpg.Connection = await asyncpg.connect(
+        database_url, server_settings=JOB_SESSION_SETTINGS
+    )
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+    return connection
+
+
+async def upload_leads(
+    *,
+    database_url: str,
+    pool: asyncpg.Pool,
+    tenant_id: uuid.UUID,
+    content_type: str | None,
+    body: AsyncIterator[bytes],
+    wait: bool,
+) -> UploadResult:
+    """Stage the whole body (so nothing is lost if the client goes away), then run the job:
+    inline for small uploads or ``wait``, else in the background."""
+    fmt = media_format(content_type)
+    connection = await _open_job_connection(database_url)
+    handed_over = False
+    try:
+        limited = staging.LimitedBody(body, limit_bytes=MAX_BYTES)
+        started = asyncio.get_running_loop().time()
+        header = None
+        if fmt == "csv":
+            header = await staging.stage_csv(connection, limited)
+        else:
+            await staging.stage_ndjson(connection, limited)
+        total_rows = await staging.count_rows(connection, fmt=fmt)
+        if total_rows > MAX_ROWS:
+            raise TooManyRows(limit=MAX_ROWS)
+        if total_rows == 0:
+            raise InvalidUpload("the upload holds no leads", field="body")
+        compiled = await compile_active_alignment(connection, tenant_id=tenant_id)
+        if compiled is None:
+            raise NoActiveAlignment()
+        inline = wait or total_rows <= INLINE_ROWS
+        receiving = round(asyncio.get_running_loop().time() - started, 3)
+        row = await repository.create_job(
+            connection,
+            tenant_id=tenant_id,
+            alignment_id=compiled.alignment_id,
+            total_rows=total_rows,
+            status="running" if inline else "pending",
+            summary={"format": fmt, "bytes": limited.received},
+        )
+        upload = jobs.StagedUpload(
+            connection=connection,
+            tenant_id=tenant_id,
+            job_id=row["id"],
+            fmt=fmt,
+            header=header,
+            total_rows=total_rows,
+            compiled=compiled,
+            timings={"receiving": receiving},
+        )
+        handed_over = True
+        if not inline:
+            jobs.start_in_background(upload, progress=pool)
+            return UploadResult(job_read(row), finished=False)
+        await jobs.run(upload, progress=pool)
+    finally:
+        if not handed_over:
+            await connection.close()
+    async with pool.acquire() as reader:
+        finished = await repository.get_job(reader, tenant_id=tenant_id, job_id=upload.job_id)
+    assert finished is not None
+    return UploadResult(job_read(finished), finished=True)
+
+
+async def get_job(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID
+) -> JobRead:
+    row = await repository.get_job(connection, tenant_id=tenant_id, job_id=job_id)
+    if row is None:
+        raise JobNotFound(job_id)
+    return job_read(row)
+
+
+async def list_errors(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    limit: int,
+    offset: int,
+) -> list[JobErrorRead]:
+    await get_job(connection, tenant_id=tenant_id, job_id=job_id)
+    rows = await repository.list_errors(
+        connection, tenant_id=tenant_id, job_id=job_id, limit=limit, offset=offset
+    )
+    return [
+        JobErrorRead(row_number=row["row_number"], field=row["field"], message=row["message"])
+        for row in rows
+    ]
+
+
+async def stream_assignments(
+    pool: asyncpg.Pool, *, tenant_id: uuid.UUID, job_id: uuid.UUID
+) -> AsyncIterator[bytes]:
+    """The job's result as CSV chunks, straight from COPY TO; 404 before the first byte."""
+    async with pool.acquire() as connection:
+        await get_job(connection, tenant_id=tenant_id, job_id=job_id)
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+
+    async def put(chunk: bytes) -> None:
+        await chunks.put(bytes(chunk))  # asyncpg hands out views of its buffer
+
+    async def produce() -> None:
+        try:
+            async with pool.acquire() as connection:
+                await repository.export_assignments(
+                    connection, tenant_id=tenant_id, job_id=job_id, output=put
+                )
+        finally:
+            await chunks.put(None)
+
+    async def consume() -> AsyncIterator[bytes]:
+        producer = asyncio.create_task(produce())
+        try:
+            while (chunk := await chunks.get()) is not None:
+                yield chunk
+            await producer  # re-raises a failed COPY
+        finally:
+            if not producer.done():
+                producer.cancel()
+
+    return consume()

@@ -1,0 +1,523 @@
+"""An upload into the database: the body streamed by COPY into a staging table of text, then
+checked and normalised in one set-based statement into the typed staging table ``bulk_lead``.
+
+Bad rows are not raised: each gets its first problem (field and an actionable message) in
+``bulk_lead.error_field``/``error_message`` and is later copied to ``assignment_job_error``.
+The normalisation is the single-lead path's (``LeadIn`` validators, ``lead_domain``,
+``normalise_postal_code``), written in SQL; ``tests/assignment/test_bulk.py`` checks they agree.
+"""
+
+import csv
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+
+from services.assignment.bulk.errors import InvalidUpload, TooManyBytes
+from services.assignment.leads.service import FREEMAIL_DOMAINS
+
+Format = Literal["csv", "ndjson"]
+
+TEXT_FIELDS = ("external_id", "email", "domain", "account_external_id", "postal_code")
+CSV_FIELDS = (
+    "external_id",
+    "email",
+    "domain",
+    "account_external_id",
+    "latitude",
+    "longitude",
+    "postal_code",
+    "country",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+)
+NDJSON_FIELDS = (*CSV_FIELDS, "location", "attributes")
+ATTRIBUTE_PREFIX = "attr."
+MAX_ATTRIBUTES = 100
+_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+FREEMAIL = sorted(FREEMAIL_DOMAINS)
+
+
+@dataclass(frozen=True)
+class CsvHeader:
+    # For each file column in order: the lead field it fills, or ("attr", key).
+    fields: tuple[str, ...]
+    attribute_keys: tuple[str | None, ...]
+
+    @property
+    def staging_columns(self) -> list[str]:
+        return [f"c{index}" for index in range(len(self.fields))]
+
+
+def parse_csv_header(line: bytes) -> CsvHeader:
+    """The header row: known lead fields and ``attr.<key>`` columns, each at most once."""
+    try:
+        text = line.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        raise InvalidUpload("the CSV header is not UTF-8 text", field="header") from error
+    names = next(csv.reader([text]), [])
+    if not names or all(not name.strip() for name in names):
+        raise InvalidUpload(
+            "the CSV needs a header row naming its columns, e.g. external_id,email,country",
+            field="header",
+        )
+    fields: list[str] = []
+    keys: list[str | None] = []
+    seen: set[str] = set()
+    for name in names:
+        clean = name.strip()
+        if clean.lower().startswith(ATTRIBUTE_PREFIX):
+            key = clean[len(ATTRIBUTE_PREFIX) :]
+            if not _ATTRIBUTE_KEY.match(key):
+                raise InvalidUpload(
+                    f"invalid attribute column {clean!r}: attr.<key> with a key of letters, "
+                    "digits and underscores, not starting with a digit, up to 63 characters",
+                    field=clean,
+                )
+            field, attribute = ATTRIBUTE_PREFIX + key, key
+        elif clean.lower() in CSV_FIELDS:
+            field, attribute = clean.lower(), None
+        else:
+            raise InvalidUpload(
+                f"unknown column {clean!r}: use {', '.join(CSV_FIELDS)}, or attr.<key> for a "
+                "custom lead attribute",
+                field=clean,
+            )
+        if field in seen:
+            raise InvalidUpload(f"the column {clean!r} appears twice", field=clean)
+        seen.add(field)
+        fields.append(field)
+        keys.append(attribute)
+    if sum(key is not None for key in keys) > MAX_ATTRIBUTES:
+        raise InvalidUpload(f"at most {MAX_ATTRIBUTES} attr.<key> columns", field="header")
+    return CsvHeader(tuple(fields), tuple(keys))
+
+
+class LimitedBody:
+    """The request body as it arrives, counted, cut off with a 413 problem past the limit."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], *, limit_bytes: int) -> None:
+        self._chunks = chunks
+        self.limit_bytes = limit_bytes
+        self.received = 0
+        self._pending = b""
+
+    async def _next(self) -> bytes | None:
+        async for chunk in self._chunks:
+            self.received += len(chunk)
+            if self.received > self.limit_bytes:
+                raise TooManyBytes(limit_bytes=self.limit_bytes)
+            if chunk:
+                return chunk
+        return None
+
+    async def first_line(self) -> bytes:
+        """Read up to the first newline; what follows it stays for ``rest``."""
+        buffer = b""
+        while b"\n" not in buffer:
+            chunk = await self._next()
+            if chunk is None:
+                break
+            buffer += chunk
+            if len(buffer) > 1024 * 1024:
+                raise InvalidUpload("the CSV header row is longer than 1 MiB", field="header")
+        line, newline, rest = buffer.partition(b"\n")
+        self._pending = rest
+        return line + newline
+
+    async def rest(self) -> AsyncIterator[bytes]:
+        if self._pending:
+            yield self._pending
+            self._pending = b""
+        while (chunk := await self._next()) is not None:
+            yield chunk
+
+
+def _copy_problem(error: asyncpg.PostgresError, *, fmt: Format) -> InvalidUpload:
+    """COPY refuses a malformed file as a whole: say where and why."""
+    context = str(getattr(error, "context", "") or "")
+    line_match = re.search(r"line (\d+)", context)
+    where = ""
+    if line_match:
+        # COPY counts the lines it was given: the CSV header was taken off before it.
+        line = int(line_match.group(1))
+        where = (
+            f" at row {line} (line {line + 1} of the file)" if fmt == "csv" else f" at line {line}"
+        )
+    message = str(getattr(error, "message", error))
+    advice = (
+        "every row needs exactly the header's columns; quote values holding commas, quotes "
+        "or newlines"
+        if fmt == "csv"
+        else "each line holds one JSON object and no control characters"
+    )
+    return InvalidUpload(f"the upload could not be read{where}: {message}; {advice}", field="body")
+
+
+async def stage_csv(connection: asyncpg.Connection, body: LimitedBody) -> CsvHeader:
+    """COPY a CSV upload into ``bulk_raw`` (row_number = 1 for the first row after the header)."""
+    header = parse_csv_header(await body.first_line())
+    columns = header.staging_columns
+    await connection.execute(
+        "CREATE TEMP TABLE bulk_raw (row_number bigint GENERATED ALWAYS AS IDENTITY, "
+        + ", ".join(f"{column} text" for column in columns)
+        + ")"
+    )
+    try:
+        await connection.copy_to_table(
+            "bulk_raw", source=body.rest(), columns=columns, format="csv", header=False
+        )
+    except (asyncpg.BadCopyFileFormatError, asyncpg.CharacterNotInRepertoireError) as error:
+        raise _copy_problem(error, fmt="csv") from error
+    return header
+
+
+async def stage_ndjson(connection: asyncpg.Connection, body: LimitedBody) -> None:
+    """COPY each line of a JSON-lines upload as one text value into ``bulk_raw``."""
+    await connection.execute(
+        "CREATE TEMP TABLE bulk_raw (row_number bigint GENERATED ALWAYS AS IDENTITY, line text)"
+    )
+    try:
+        # CSV mode with a quote and delimiter that valid JSON never holds: lines pass verbatim
+        # (text mode would unescape the backslashes of JSON strings).
+        await connection.copy_to_table(
+            "bulk_raw",
+            source=body.rest(),
+            columns=["line"],
+            format="csv",
+            delimiter="\x02",
+            quote="\x01",
+            header=False,
+        )
+    except (asyncpg.BadCopyFileFormatError, asyncpg.CharacterNotInRepertoireError) as error:
+        raise _copy_problem(error, fmt="ndjson") from error
+
+
+async def count_rows(connection: asyncpg.Connection, *, fmt: Format) -> int:
+    blank = " WHERE line IS NOT NULL AND line !~ '^\\s*$'" if fmt == "ndjson" else ""
+    count: int = await connection.fetchval(f"SELECT count(*) FROM bulk_raw{blank}")
+    return count
+
+
+# ---- the text of each field, per format ----------------------------------------------------
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _csv_fields_sql(header: CsvHeader) -> str:
+    """One row per CSV row: each field's text (an empty cell is absent), attributes as JSON."""
+    column_of = {field: f"r.c{index}" for index, field in enumerate(header.fields)}
+
+    def text(field: str) -> str:
+        column = column_of.get(field)
+        return f"nullif({column}, '')" if column else "NULL::text"
+
+    pairs = [
+        f"{_sql_text(key)}, nullif(r.c{index}, '')"
+        for index, key in enumerate(header.attribute_keys)
+        if key is not None
+    ]
+    chunks = [pairs[start : start + 50] for start in range(0, len(pairs), 50)]
+    attributes = (
+        " || ".join(f"jsonb_strip_nulls(jsonb_build_object({', '.join(c)}))" for c in chunks)
+        or "'{}'::jsonb"
+    )
+    selected = ", ".join(f"{text(field)} AS {field}" for field in CSV_FIELDS)
+    return f"""
+        SELECT r.row_number, NULL::text AS pre_field, NULL::text AS pre_message, {selected},
+               NULL::text AS location_lon, NULL::text AS location_lat, false AS location_given,
+               {attributes} AS attributes, 0 AS attribute_count
+          FROM bulk_raw r
+    """
+
+
+_NUMBER_FIELDS = ("latitude", "longitude", "employee_count", "annual_revenue")
+_STRING_FIELDS = tuple(field for field in CSV_FIELDS if field not in _NUMBER_FIELDS)
+_LOCATION_HELP = (
+    'location must be a GeoJSON point {"type": "Point", "coordinates": [longitude, latitude]}'
+)
+
+
+def _ndjson_fields_sql() -> str:
+    allowed = "ARRAY[" + ", ".join(_sql_text(field) for field in NDJSON_FIELDS) + "]"
+    checks = [
+        "WHEN p.j IS NULL THEN ARRAY['row', 'not valid JSON: each line holds one JSON object, "
+        'e.g. {"email": "pat@acme.com", "country": "US"}\']',
+        "WHEN jsonb_typeof(p.j) <> 'object' THEN ARRAY['row', 'each line must be a JSON object, "
+        "not ' || jsonb_typeof(p.j)]",
+        f"WHEN p.unknown_key IS NOT NULL THEN ARRAY[p.unknown_key, 'unknown field ' || "
+        f"quote_literal(p.unknown_key) || ': use ' || array_to_string({allowed}, ', ')]",
+    ]
+    for field in _STRING_FIELDS:
+        checks.append(
+            f"WHEN jsonb_typeof(p.j -> '{field}') NOT IN ('string', 'null') "
+            f"THEN ARRAY['{field}', '{field} must be a string, not ' || "
+            f"jsonb_typeof(p.j -> '{field}')]"
+        )
+    for field in _NUMBER_FIELDS:
+        checks.append(
+            f"WHEN jsonb_typeof(p.j -> '{field}') NOT IN ('number', 'string', 'null') "
+            f"THEN ARRAY['{field}', '{field} must be a number, not ' || "
+            f"jsonb_typeof(p.j -> '{field}')]"
+        )
+    checks += [
+        "WHEN jsonb_typeof(p.j -> 'location') NOT IN ('object', 'null') "
+        "OR coalesce(p.j -> 'location' ->> 'type', 'Point') <> 'Point' "
+        "OR (jsonb_typeof(p.j -> 'location') = 'object' AND NOT coalesce("
+        "jsonb_typeof(p.j -> 'location' -> 'coordinates') = 'array' "
+        "AND jsonb_array_length(p.j -> 'location' -> 'coordinates') = 2 "
+        "AND jsonb_typeof(p.j -> 'location' -> 'coordinates' -> 0) = 'number' "
+        "AND jsonb_typeof(p.j -> 'location' -> 'coordinates' -> 1) = 'number', false)) "
+        f"THEN ARRAY['location', {_sql_text(_LOCATION_HELP)}]",
+        "WHEN jsonb_typeof(p.j -> 'attributes') NOT IN ('object', 'null') "
+        "THEN ARRAY['attributes', 'attributes must be an object of custom attributes, e.g. "
+        '{"segment": "enterprise"}\']',
+        "WHEN p.bad_attribute IS NOT NULL THEN ARRAY['attributes.' || p.bad_attribute, "
+        "'attribute values are strings, numbers, booleans or null, not lists or objects']",
+    ]
+    selected = ", ".join(f"p.j ->> '{field}' AS {field}" for field in CSV_FIELDS)
+    return f"""
+        SELECT p.row_number, p.pre[1] AS pre_field, p.pre[2] AS pre_message, {selected},
+               p.j -> 'location' -> 'coordinates' ->> 0 AS location_lon,
+               p.j -> 'location' -> 'coordinates' ->> 1 AS location_lat,
+               coalesce(jsonb_typeof(p.j -> 'location') = 'object', false) AS location_given,
+               CASE WHEN jsonb_typeof(p.j -> 'attributes') = 'object'
+                    THEN p.j -> 'attributes' ELSE '{{}}'::jsonb END AS attributes,
+               CASE WHEN jsonb_typeof(p.j -> 'attributes') = 'object'
+                    THEN (SELECT count(*) FROM jsonb_object_keys(p.j -> 'attributes'))
+                    ELSE 0 END AS attribute_count
+          FROM (
+            SELECT p.*, CASE {" ".join(checks)} END AS pre
+              FROM (
+                SELECT r.row_number, j.j,
+                       CASE WHEN jsonb_typeof(j.j) = 'object' THEN
+                           (SELECT k FROM jsonb_object_keys(j.j) k
+                             WHERE k <> ALL ({allowed}) ORDER BY k LIMIT 1) END AS unknown_key,
+                       CASE WHEN jsonb_typeof(j.j -> 'attributes') = 'object' THEN
+                           (SELECT e.key FROM jsonb_each(j.j -> 'attributes') e
+                             WHERE jsonb_typeof(e.value) IN ('object', 'array')
+                             ORDER BY e.key LIMIT 1) END AS bad_attribute
+                  FROM bulk_raw r
+                 CROSS JOIN LATERAL (SELECT bulk_try_jsonb(r.line) AS j OFFSET 0) j
+                 WHERE r.line IS NOT NULL AND r.line !~ '^\\s*$'
+              ) p
+          ) p
+    """
+
+
+# ---- the checks and normalisation shared by both formats ------------------------------------
+
+_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+"
+_LABEL = r"[A-Za-z0-9\u0080-\uffff]([A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?"
+_EMAIL = rf"^{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+[A-Za-z\u0080-\uffff][A-Za-z0-9\u0080-\uffff-]*$"
+
+
+def _domain(column: str) -> str:
+    """``normalise_domain`` (accounts/domains.py) in SQL: the host of a URL or the part after an
+    e-mail's @, lower case, no port, trailing dot or ``www.``. Not checked here (see _DOMAIN);
+    internationalised names are not converted to punycode, so they fail the check."""
+    text = f"lower(regexp_replace({column}, '^\\s+|\\s+$', '', 'g'))"
+    address = (
+        f"CASE WHEN strpos({text}, '@') > 0 AND strpos({text}, '://') = 0 "
+        f"THEN substring({text} from '@([^@]*)$') ELSE {text} END"
+    )
+    host = (
+        "CASE WHEN strpos(a.t, '://') > 0 "
+        "THEN regexp_replace(regexp_replace(substring(a.t from '://([^/?#]*)'), '^.*@', ''),"
+        " ':[0-9]*$', '') "
+        "WHEN strpos(a.t, '/') > 0 "
+        "THEN regexp_replace(regexp_replace(split_part(a.t, '/', 1), '^.*@', ''), ':[0-9]*$', '')"
+        " ELSE split_part(a.t, ':', 1) END"
+    )
+    return (
+        f"(SELECT regexp_replace(rtrim({host}, '.'), '^www\\.', '') FROM (SELECT {address} AS t) a)"
+    )
+
+
+_DOMAIN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+
+
+def _domain_ok(column: str) -> str:
+    return f"({column} ~ {_sql_text(_DOMAIN)} AND length({column}) <= 253)"
+
+
+def _number(column: str) -> str:
+    return (
+        f"CASE WHEN length({column}) <= 64 AND {column} ~ {_sql_text(_NUMBER)} "
+        f"THEN {column}::numeric END"
+    )
+
+
+def _got(column: str) -> str:
+    return f"'; got ' || quote_literal(left({column}, 60))"
+
+
+# The first problem of a row, in the order of the fields; NULL when the row is valid.
+_FIRST_PROBLEM = f"""
+CASE
+  WHEN s.pre_field IS NOT NULL THEN ARRAY[s.pre_field, s.pre_message]
+  WHEN length(s.external_id) > 255
+    THEN ARRAY['external_id', 'external_id is longer than 255 characters']
+  WHEN s.email IS NOT NULL AND NOT (n.email_trimmed ~ {_sql_text(_EMAIL)}
+       AND length(n.email_trimmed) <= 254 AND length(split_part(n.email_trimmed, '@', 1)) <= 64)
+    THEN ARRAY['email', 'email is not a valid email address (name@company.com)'
+               || {_got("s.email")}]
+  WHEN length(s.domain) > 255 THEN ARRAY['domain', 'domain is longer than 255 characters']
+  WHEN s.domain <> '' AND NOT {_domain_ok("n.domain")}
+    THEN ARRAY['domain', 'not a domain name such as acme.com (a URL or e-mail address also '
+               || 'works; internationalised names in their xn-- form)' || {_got("s.domain")}]
+  WHEN s.email IS NOT NULL AND NOT {_domain_ok("n.email_domain")}
+    THEN ARRAY['email', 'the e-mail''s domain is not a domain name such as acme.com '
+               || '(internationalised names in their xn-- form)' || {_got("s.email")}]
+  WHEN length(s.account_external_id) > 255
+    THEN ARRAY['account_external_id', 'account_external_id is longer than 255 characters']
+  WHEN s.location_given AND (s.latitude IS NOT NULL OR s.longitude IS NOT NULL)
+    THEN ARRAY['location', 'send either location or latitude/longitude, not both']
+  WHEN s.location_given AND (n.location_lon IS NULL OR n.location_lat IS NULL
+       OR n.location_lon NOT BETWEEN -180 AND 180 OR n.location_lat NOT BETWEEN -90 AND 90)
+    THEN ARRAY['location', 'coordinates are [longitude, latitude] with longitude in '
+               || '[-180, 180] and latitude in [-90, 90]; got ['
+               || s.location_lon || ', ' || s.location_lat || '] (swapped?)']
+  WHEN s.latitude IS NOT NULL AND (n.latitude IS NULL OR n.latitude NOT BETWEEN -90 AND 90)
+    THEN ARRAY['latitude', 'latitude must be a number from -90 to 90' || {_got("s.latitude")}]
+  WHEN s.longitude IS NOT NULL AND (n.longitude IS NULL OR n.longitude NOT BETWEEN -180 AND 180)
+    THEN ARRAY['longitude', 'longitude must be a number from -180 to 180' || {_got("s.longitude")}]
+  WHEN s.latitude IS NULL AND s.longitude IS NOT NULL
+    THEN ARRAY['latitude', 'latitude is missing: send both latitude and longitude, or neither']
+  WHEN s.longitude IS NULL AND s.latitude IS NOT NULL
+    THEN ARRAY['longitude', 'longitude is missing: send both latitude and longitude, or neither']
+  WHEN length(s.postal_code) > 20
+    THEN ARRAY['postal_code', 'postal_code is longer than 20 characters']
+  WHEN s.country IS NOT NULL AND n.country !~ '^[A-Z]{{2}}$'
+    THEN ARRAY['country', 'country must be an ISO 3166-1 alpha-2 code such as US or DE'
+               || {_got("s.country")}]
+  WHEN s.postal_code <> '' AND s.country IS NULL
+    THEN ARRAY['country', 'a postal_code needs its country (ISO 3166-1 alpha-2, e.g. US)']
+  WHEN s.postal_code <> '' AND n.postal_code IS NULL AND n.country = 'US'
+    THEN ARRAY['postal_code', 'a US ZIP code has 5 digits (ZIP+4 such as 10001-1234 is accepted)'
+               || {_got("s.postal_code")}]
+  WHEN s.postal_code <> '' AND n.postal_code IS NULL
+    THEN ARRAY['postal_code', 'a postal code has up to 20 letters, digits and inner dashes '
+               || '(spaces are ignored)' || {_got("s.postal_code")}]
+  WHEN length(s.industry) > 100 THEN ARRAY['industry', 'industry is longer than 100 characters']
+  WHEN s.employee_count IS NOT NULL AND (n.employee_count IS NULL
+       OR n.employee_count <> trunc(n.employee_count)
+       OR n.employee_count NOT BETWEEN 0 AND 10000000)
+    THEN ARRAY['employee_count', 'employee_count must be a whole number from 0 to 10000000'
+               || {_got("s.employee_count")}]
+  WHEN s.annual_revenue IS NOT NULL AND (n.annual_revenue IS NULL
+       OR n.annual_revenue NOT BETWEEN 0 AND 1e15)
+    THEN ARRAY['annual_revenue', 'annual_revenue must be a number from 0 to 1e15'
+               || {_got("s.annual_revenue")}]
+  WHEN s.attribute_count > {MAX_ATTRIBUTES}
+    THEN ARRAY['attributes', 'at most {MAX_ATTRIBUTES} custom attributes per lead']
+END
+"""
+
+_NORMALISED = rf"""
+SELECT regexp_replace(s.email, '^\s+|\s+$', '', 'g') AS email_trimmed,
+       {_number("s.latitude")} AS latitude,
+       {_number("s.longitude")} AS longitude,
+       {_number("s.location_lon")} AS location_lon,
+       {_number("s.location_lat")} AS location_lat,
+       {_number("s.employee_count")} AS employee_count,
+       {_number("s.annual_revenue")} AS annual_revenue,
+       upper(btrim(s.country)) AS country,
+       {_domain("s.domain")} AS domain,
+       {_domain("s.email")} AS email_domain,
+       CASE WHEN upper(btrim(s.country)) = 'US' THEN
+                CASE WHEN c.code ~ '^\d{{3,4}}$' THEN lpad(c.code, 5, '0')
+                     WHEN c.code ~ '^\d{{5}}(-?\d{{4}})?$' THEN left(c.code, 5) END
+            WHEN c.code ~ '^[A-Z0-9]([A-Z0-9-]{{0,18}}[A-Z0-9])?$' THEN c.code
+       END AS postal_code
+  FROM (SELECT upper(regexp_replace(s.postal_code, '\s', '', 'g')) AS code) c
+"""
+
+CREATE_BULK_LEAD = """
+CREATE TEMP TABLE bulk_lead (
+    row_number bigint NOT NULL,
+    lead_id uuid NOT NULL,
+    error_field text,
+    error_message text,
+    external_id text,
+    email text,
+    domain text,
+    account_external_id text,
+    longitude float8,
+    latitude float8,
+    location geometry(Point, 4326),
+    postal_code text,
+    country text,
+    industry text,
+    employee_count int,
+    annual_revenue numeric,
+    attributes jsonb
+)
+"""
+
+
+def validation_sql(*, fmt: Format, header: CsvHeader | None) -> str:
+    """``INSERT INTO bulk_lead``: every staged row, typed and normalised, or with its problem.
+
+    $1: the freemail domains, which never name a company (the single path's list).
+    """
+    fields = _csv_fields_sql(header) if fmt == "csv" and header else _ndjson_fields_sql()
+    return f"""
+    INSERT INTO bulk_lead
+    SELECT s.row_number, gen_random_uuid(), e.problem[1], e.problem[2],
+           s.external_id,
+           CASE WHEN s.email IS NOT NULL THEN substring(n.email_trimmed from '^(.*)@')
+                || '@' || lower(substring(n.email_trimmed from '@([^@]*)$')) END,
+           CASE WHEN d.domain = ANY ($1::text[]) THEN NULL ELSE d.domain END,
+           s.account_external_id,
+           g.longitude, g.latitude,
+           CASE WHEN g.longitude IS NOT NULL
+                THEN ST_SetSRID(ST_MakePoint(g.longitude, g.latitude), 4326) END,
+           CASE WHEN s.postal_code <> '' THEN n.postal_code END,
+           n.country, s.industry,
+           CASE WHEN e.problem IS NULL THEN n.employee_count::int END,
+           CASE WHEN e.problem IS NULL THEN n.annual_revenue END, s.attributes
+      FROM ({fields}) s
+     CROSS JOIN LATERAL ({_NORMALISED} OFFSET 0) n
+     CROSS JOIN LATERAL (SELECT {_FIRST_PROBLEM} AS problem) e
+     CROSS JOIN LATERAL (
+        SELECT CASE WHEN e.problem IS NULL
+                    THEN coalesce(CASE WHEN s.domain <> '' THEN n.domain END, n.email_domain)
+               END AS domain
+     ) d
+     CROSS JOIN LATERAL (
+        SELECT CASE WHEN e.problem IS NOT NULL THEN NULL
+                    WHEN s.location_given THEN n.location_lon::float8
+                    ELSE n.longitude::float8 END AS longitude,
+               CASE WHEN e.problem IS NOT NULL THEN NULL
+                    WHEN s.location_given THEN n.location_lat::float8
+                    ELSE n.latitude::float8 END AS latitude
+     ) g
+    """
+
+
+async def validate(
+    connection: asyncpg.Connection, *, fmt: Format, header: CsvHeader | None
+) -> None:
+    await connection.execute(CREATE_BULK_LEAD)
+    await connection.execute(validation_sql(fmt=fmt, header=header), FREEMAIL)
+    await connection.execute("ANALYZE bulk_lead")
+
+
+async def copy_errors(connection: asyncpg.Connection, *, job_id: object) -> int:
+    """The rejected rows into ``assignment_job_error``; returns how many."""
+    status = await connection.execute(
+        """
+        INSERT INTO assignment_job_error (job_id, row_number, field, message)
+        SELECT $1, row_number, error_field, error_message
+          FROM bulk_lead WHERE error_field IS NOT NULL
+        """,
+        job_id,
+    )
+    return int(status.rsplit(" ", 1)[1])
