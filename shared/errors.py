@@ -214,7 +214,7 @@ class Problem(BaseModel):
     instance: str | None = None
     request_id: str | None = None
     field: str | None = Field(default=None, description="The offending input field, if any")
-    errors: list[dict[str, str]] | None = Field(
+    errors: list[dict[str, Any]] | None = Field(
         default=None, description="Every validation problem, when there are several"
     )
 

@@ -119,6 +119,12 @@ class Territory(Base):
     __table_args__ = (
         UniqueConstraint("alignment_id", "name"),
         Index("ix_territory_tenant_id_alignment_id", "tenant_id", "alignment_id"),
+        Index(
+            "uq_territory_one_fallback_per_alignment",
+            "alignment_id",
+            unique=True,
+            postgresql_where=text("is_fallback"),
+        ),
     )
 
     id: Mapped[UuidPk]

@@ -123,8 +123,8 @@ _FALLBACKS = text(
            count(r.id) FILTER (WHERE r.active) AS active_owner_count
     FROM territory t
     LEFT JOIN territory_member m
-           ON m.territory_id = t.id AND m.tenant_id = :tenant_id AND m.role = 'owner'
-    LEFT JOIN rep r ON r.id = m.rep_id AND r.tenant_id = :tenant_id
+           ON m.territory_id = t.id AND m.role = 'owner'
+    LEFT JOIN rep r ON r.id = m.rep_id
     WHERE t.tenant_id = :tenant_id AND t.alignment_id = :alignment_id AND t.is_fallback
     GROUP BY t.id, t.name
     ORDER BY t.name
@@ -176,40 +176,39 @@ async def archive(session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: 
     )
 
 
-# One statement copies the whole design: `mapping` gives every source territory its new id
-# (MATERIALIZED: gen_random_uuid() runs once per territory), then territories (parents remapped
-# through the same mapping), members and subdivided parts are inserted from it. Foreign keys are
-# checked at the end of the statement, so the order of the inserts does not matter.
+# One statement copies the whole design. The id mapping is a function, not a table: a copied
+# row's id is the md5 of (clone id, source id), so parents, members and parts are remapped with
+# no join at all, and the plan stays linear however stale the statistics of a freshly loaded
+# tenant are. Foreign keys are checked at the end of the statement, so the order of the
+# inserts does not matter.
+_NEW_ID = "md5(CAST(:target_id AS text) || {column}::text)::uuid"
 _CLONE = text(
-    """
-    WITH mapping AS MATERIALIZED (
-        SELECT id AS old_id, gen_random_uuid() AS new_id
-        FROM territory
-        WHERE tenant_id = :tenant_id AND alignment_id = :source_id
-    ), copied_territories AS (
+    f"""
+    WITH copied_territories AS (
         INSERT INTO territory (id, tenant_id, alignment_id, parent_id, name, level, geom,
                                criteria, priority, distribution_rule, required_skills,
                                is_fallback)
-        SELECT m.new_id, t.tenant_id, :target_id, parent.new_id, t.name, t.level, t.geom,
-               t.criteria, t.priority, t.distribution_rule, t.required_skills, t.is_fallback
+        SELECT {_NEW_ID.format(column="t.id")}, t.tenant_id, :target_id,
+               {_NEW_ID.format(column="t.parent_id")}, t.name, t.level, t.geom, t.criteria,
+               t.priority, t.distribution_rule, t.required_skills, t.is_fallback
         FROM territory t
-        JOIN mapping m ON m.old_id = t.id
-        LEFT JOIN mapping parent ON parent.old_id = t.parent_id
+        WHERE t.tenant_id = :tenant_id AND t.alignment_id = :source_id
         RETURNING 1
     ), copied_members AS (
         INSERT INTO territory_member (tenant_id, territory_id, rep_id, role, weight)
-        SELECT tm.tenant_id, m.new_id, tm.rep_id, tm.role, tm.weight
-        FROM territory_member tm
-        JOIN mapping m ON m.old_id = tm.territory_id
-        WHERE tm.tenant_id = :tenant_id
+        SELECT tm.tenant_id, {_NEW_ID.format(column="tm.territory_id")}, tm.rep_id, tm.role,
+               tm.weight
+        FROM territory t
+        JOIN territory_member tm ON tm.territory_id = t.id
+        WHERE t.tenant_id = :tenant_id AND t.alignment_id = :source_id
         RETURNING 1
     ), copied_parts AS (
         INSERT INTO territory_part (tenant_id, alignment_id, territory_id, level,
                                     territory_area_m2, geom)
-        SELECT p.tenant_id, :target_id, m.new_id, p.level, p.territory_area_m2, p.geom
+        SELECT p.tenant_id, :target_id, {_NEW_ID.format(column="p.territory_id")}, p.level,
+               p.territory_area_m2, p.geom
         FROM territory_part p
-        JOIN mapping m ON m.old_id = p.territory_id
-        WHERE p.tenant_id = :tenant_id
+        WHERE p.tenant_id = :tenant_id AND p.alignment_id = :source_id
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM copied_territories) AS territories,

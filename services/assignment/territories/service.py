@@ -1,0 +1,681 @@
+"""Territory rules: a hierarchy within one draft alignment (levels follow the parents, no
+cycles), names unique per alignment, at most one fallback, polygons checked and repaired by
+PostGIS and kept subdivided in `territory_part`, members from the tenant's reps; and the
+all-or-nothing GeoJSON import and the export it round-trips with."""
+
+import json
+import uuid
+from collections import defaultdict, deque
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import null
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.assignment.alignments.service import require_alignment, require_draft
+from services.assignment.reps.errors import RepNotFound
+from services.assignment.rules.criteria import Criteria, compile_criteria
+from services.assignment.territories import repository
+from services.assignment.territories.errors import (
+    DuplicateMember,
+    DuplicateTerritoryName,
+    FallbackExists,
+    MemberNotFound,
+    ParentCycle,
+    ParentInOtherAlignment,
+    TerritoryHasChildren,
+    TerritoryNotFound,
+)
+from services.assignment.territories.repository import GeometryProblem, TerritoryHead
+from services.assignment.territories.schemas import (
+    MemberCreate,
+    MemberRead,
+    RepairedFeature,
+    TerritoryCreate,
+    TerritoryFeature,
+    TerritoryImport,
+    TerritoryImportResult,
+    TerritoryRead,
+    TerritoryUpdate,
+)
+from shared.errors import InvalidGeometry, InvalidInput
+from shared.models import MemberRole
+
+_FEATURE = TypeAdapter(TerritoryFeature)
+_NOT_NULLABLE = ("name", "priority", "distribution_rule", "required_skills", "is_fallback")
+
+
+def to_read(row: Any, *, repair_note: str | None = None) -> TerritoryRead:
+    return TerritoryRead(
+        id=row.id,
+        alignment_id=row.alignment_id,
+        parent_id=row.parent_id,
+        name=row.name,
+        level=row.level,
+        geometry=row.geometry,
+        area_km2=row.area_km2,
+        criteria=row.criteria,
+        priority=row.priority,
+        distribution_rule=row.distribution_rule,
+        required_skills=row.required_skills,
+        is_fallback=row.is_fallback,
+        members=[MemberRead.model_validate(member) for member in row.members],
+        repair_note=repair_note,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def _require_head(
+    session: AsyncSession, *, tenant_id: uuid.UUID, territory_id: uuid.UUID
+) -> TerritoryHead:
+    head = await repository.get_head(session, tenant_id=tenant_id, territory_id=territory_id)
+    if head is None:
+        raise TerritoryNotFound(territory_id)
+    return head
+
+
+async def _read(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    repair_note: str | None = None,
+) -> TerritoryRead:
+    row = await repository.read(session, tenant_id=tenant_id, territory_id=territory_id)
+    if row is None:
+        raise TerritoryNotFound(territory_id)
+    return to_read(row, repair_note=repair_note)
+
+
+def _criteria_problem(criteria: Criteria) -> str | None:
+    """Criteria the lead engine could not compile (too deep, unusable literal), as a message."""
+    try:
+        compile_criteria(criteria)
+    except ValueError as error:
+        return f"criteria cannot be used: {error}"
+    return None
+
+
+def _criteria_json(criteria: Criteria | None) -> dict[str, Any] | None:
+    if criteria is None:
+        return None
+    problem = _criteria_problem(criteria)
+    if problem is not None:
+        raise InvalidInput(problem, field="criteria")
+    return criteria.model_dump(by_alias=True, exclude_none=True)
+
+
+def _database_message(error: DBAPIError) -> str:
+    cause = getattr(error.orig, "__cause__", None)
+    return str(getattr(cause, "message", None) or error.orig).strip()
+
+
+async def _geometry_problems(
+    session: AsyncSession, *, geometries: list[tuple[int, dict[str, Any]]], repair: bool
+) -> list[GeometryProblem]:
+    """Every geometry PostGIS rejects or finds invalid. One statement checks them all; if
+    PostGIS cannot even parse one, halves are retried (in savepoints) down to the culprits."""
+    if not geometries:
+        return []
+    try:
+        async with session.begin_nested():
+            return await repository.check_geometries(session, geometries=geometries, repair=repair)
+    except DBAPIError as error:
+        if len(geometries) == 1:
+            message = f"PostGIS cannot read this GeoJSON geometry: {_database_message(error)}"
+            return [GeometryProblem(geometries[0][0], message, None, None)]
+    middle = len(geometries) // 2
+    return [
+        *await _geometry_problems(session, geometries=geometries[:middle], repair=repair),
+        *await _geometry_problems(session, geometries=geometries[middle:], repair=repair),
+    ]
+
+
+def _geometry_verdict(problem: GeometryProblem, *, repair: bool) -> tuple[str | None, str | None]:
+    """(why the geometry is rejected, or None; the repair note, or None)."""
+    if problem.problem is not None:
+        return problem.problem, None
+    reason = problem.invalid_reason
+    if not repair:
+        return (
+            f"invalid polygon: {reason}; fix it, or resend with ?repair=true to store the "
+            "ST_MakeValid repair",
+            None,
+        )
+    if problem.nothing_left:
+        return f"invalid polygon with no area left after repair: {reason}", None
+    return None, f"repaired with ST_MakeValid: {reason}"
+
+
+async def _checked_geometry(
+    session: AsyncSession, *, geometry: dict[str, Any], repair: bool
+) -> str | None:
+    """Raise 422 invalid-geometry unless the geometry can be stored; return the repair note."""
+    for problem in await _geometry_problems(session, geometries=[(0, geometry)], repair=repair):
+        rejection, note = _geometry_verdict(problem, repair=repair)
+        if rejection is not None:
+            raise InvalidGeometry(rejection, field="geometry")
+        return note
+    return None
+
+
+async def _check_and_insert(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    collection: str,
+    geometries: list[tuple[int, dict[str, Any]]],
+    territories: list[dict[str, Any]],
+    repair: bool,
+    write: bool,
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Check the geometries and, if ``write`` and none is rejected, insert the territories,
+    in one statement. Returns (rejection, repair note) messages by feature position."""
+    try:
+        async with session.begin_nested():
+            problems = await repository.check_and_insert(
+                session,
+                tenant_id=tenant_id,
+                alignment_id=alignment_id,
+                collection=collection,
+                positions=[position for position, _ in geometries],
+                territories=territories,
+                repair=repair,
+                write=write,
+            )
+    except DBAPIError as error:
+        if isinstance(error, IntegrityError):
+            raise
+        # PostGIS could not even parse some geometry: find which ones.
+        problems = await _geometry_problems(session, geometries=geometries, repair=repair)
+        verdicts = [_geometry_verdict(problem, repair=repair)[0] for problem in problems]
+        if write and not any(verdicts):
+            raise InvalidInput(
+                "PostgreSQL cannot read the collection as JSON (NaN and Infinity are not JSON "
+                f"numbers): {_database_message(error)}",
+                field="features",
+            ) from error
+    rejections: dict[int, str] = {}
+    notes: dict[int, str] = {}
+    for problem in problems:
+        rejection, note = _geometry_verdict(problem, repair=repair)
+        if rejection is not None:
+            rejections[problem.position] = rejection
+        elif note is not None:
+            notes[problem.position] = note
+    return rejections, notes
+
+
+async def _ensure_no_other_fallback(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    territory_id: uuid.UUID | None = None,
+) -> None:
+    await repository.lock_fallback(session, alignment_id=alignment_id)
+    name = await repository.fallback_name(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, other_than=territory_id
+    )
+    if name is not None:
+        raise FallbackExists(name)
+
+
+async def _ensure_name_free(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID, name: str
+) -> None:
+    if await repository.heads_by_name(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, names=[name]
+    ):
+        raise DuplicateTerritoryName(name)
+
+
+async def _parent_level(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+) -> int:
+    """The level of a child of ``parent_id`` (0 at the top), after checking the parent."""
+    if parent_id is None:
+        return 0
+    parent = await repository.get_head(session, tenant_id=tenant_id, territory_id=parent_id)
+    if parent is None:
+        raise TerritoryNotFound(parent_id, field="parent_id")
+    if parent.alignment_id != alignment_id:
+        raise ParentInOtherAlignment(parent_id)
+    return parent.level + 1
+
+
+async def create_territory(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    data: TerritoryCreate,
+    repair: bool,
+) -> TerritoryRead:
+    await require_draft(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    level = await _parent_level(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, parent_id=data.parent_id
+    )
+    await _ensure_name_free(session, tenant_id=tenant_id, alignment_id=alignment_id, name=data.name)
+    if data.is_fallback:
+        await _ensure_no_other_fallback(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    criteria = _criteria_json(data.criteria)
+    territory_id = uuid.uuid4()
+    geometries = [(0, data.geometry)] if data.geometry is not None else []
+    rejections, notes = await _check_and_insert(
+        session,
+        tenant_id=tenant_id,
+        alignment_id=alignment_id,
+        collection=json.dumps({"features": [{"geometry": data.geometry}]}),
+        geometries=geometries,
+        territories=[
+            {
+                "position": 0,
+                "id": territory_id,
+                "parent_id": data.parent_id,
+                "name": data.name,
+                "level": level,
+                "criteria": criteria,
+                "priority": data.priority,
+                "distribution_rule": data.distribution_rule.value,
+                "required_skills": data.required_skills,
+                "is_fallback": data.is_fallback,
+            }
+        ],
+        repair=repair,
+        write=True,
+    )
+    if 0 in rejections:
+        raise InvalidGeometry(rejections[0], field="geometry")
+    repair_note = notes.get(0)
+    if data.geometry is not None:
+        await repository.rebuild_parts(session, tenant_id=tenant_id, territory_ids=[territory_id])
+    return await _read(
+        session, tenant_id=tenant_id, territory_id=territory_id, repair_note=repair_note
+    )
+
+
+async def get_territory(
+    session: AsyncSession, *, tenant_id: uuid.UUID, territory_id: uuid.UUID
+) -> TerritoryRead:
+    return await _read(session, tenant_id=tenant_id, territory_id=territory_id)
+
+
+async def list_territories(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    include_geometry: bool,
+    limit: int,
+    offset: int,
+) -> list[TerritoryRead]:
+    await require_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    rows = await repository.read_page(
+        session,
+        tenant_id=tenant_id,
+        alignment_id=alignment_id,
+        include_geometry=include_geometry,
+        limit=limit,
+        offset=offset,
+    )
+    return [to_read(row) for row in rows]
+
+
+async def update_territory(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    data: TerritoryUpdate,
+    repair: bool,
+) -> TerritoryRead:
+    head = await _require_head(session, tenant_id=tenant_id, territory_id=territory_id)
+    await require_draft(session, tenant_id=tenant_id, alignment_id=head.alignment_id)
+    fields = data.model_dump(exclude_unset=True)
+    for name in _NOT_NULLABLE:
+        if name in fields and fields[name] is None:
+            raise InvalidInput(f"{name} cannot be null; omit it to keep its value", field=name)
+    values: dict[str, Any] = {
+        name: fields[name]
+        for name in ("name", "priority", "distribution_rule", "required_skills", "is_fallback")
+        if name in fields
+    }
+    if "name" in values and values["name"] != head.name:
+        await _ensure_name_free(
+            session, tenant_id=tenant_id, alignment_id=head.alignment_id, name=values["name"]
+        )
+    if "parent_id" in fields and fields["parent_id"] != head.parent_id:
+        parent_id = fields["parent_id"]
+        level = await _parent_level(
+            session, tenant_id=tenant_id, alignment_id=head.alignment_id, parent_id=parent_id
+        )
+        if parent_id is not None and await repository.is_self_or_descendant(
+            session, tenant_id=tenant_id, territory_id=territory_id, candidate_id=parent_id
+        ):
+            raise ParentCycle(territory_id, parent_id)
+        values["parent_id"] = parent_id
+        values["level"] = level
+    if values.get("is_fallback") and not head.is_fallback:
+        await _ensure_no_other_fallback(
+            session, tenant_id=tenant_id, alignment_id=head.alignment_id, territory_id=territory_id
+        )
+    if "criteria" in fields:
+        criteria = _criteria_json(data.criteria)
+        # JSON null is not SQL NULL: "no criteria" must be a NULL column.
+        values["criteria"] = null() if criteria is None else criteria
+    repair_note = None
+    if data.geometry is not None:
+        repair_note = await _checked_geometry(session, geometry=data.geometry, repair=repair)
+
+    if values:
+        await repository.update_fields(
+            session, tenant_id=tenant_id, territory_id=territory_id, values=values
+        )
+    if "geometry" in fields:
+        await repository.set_geometry(
+            session,
+            tenant_id=tenant_id,
+            territory_id=territory_id,
+            geometry=data.geometry,
+            repair=repair,
+        )
+        await repository.rebuild_parts(session, tenant_id=tenant_id, territory_ids=[territory_id])
+    if "level" in values and values["level"] != head.level:
+        await repository.relevel_subtree(
+            session, tenant_id=tenant_id, territory_id=territory_id, level=values["level"]
+        )
+    return await _read(
+        session, tenant_id=tenant_id, territory_id=territory_id, repair_note=repair_note
+    )
+
+
+async def delete_territory(
+    session: AsyncSession, *, tenant_id: uuid.UUID, territory_id: uuid.UUID
+) -> None:
+    head = await _require_head(session, tenant_id=tenant_id, territory_id=territory_id)
+    await require_draft(session, tenant_id=tenant_id, alignment_id=head.alignment_id)
+    children = await repository.child_count(session, tenant_id=tenant_id, territory_id=territory_id)
+    if children:
+        raise TerritoryHasChildren(territory_id, children)
+    await repository.delete_territory(session, tenant_id=tenant_id, territory_id=territory_id)
+
+
+async def add_member(
+    session: AsyncSession, *, tenant_id: uuid.UUID, territory_id: uuid.UUID, data: MemberCreate
+) -> MemberRead:
+    head = await _require_head(session, tenant_id=tenant_id, territory_id=territory_id)
+    await require_draft(session, tenant_id=tenant_id, alignment_id=head.alignment_id)
+    if await repository.missing_reps(session, tenant_id=tenant_id, rep_ids=[data.rep_id]):
+        raise RepNotFound(data.rep_id)
+    if await repository.member_exists(
+        session, tenant_id=tenant_id, territory_id=territory_id, rep_id=data.rep_id, role=data.role
+    ):
+        raise DuplicateMember(data.rep_id, data.role.value)
+    await repository.insert_members(
+        session,
+        tenant_id=tenant_id,
+        members=[
+            {
+                "territory_id": territory_id,
+                "rep_id": data.rep_id,
+                "role": data.role.value,
+                "weight": data.weight,
+            }
+        ],
+    )
+    row = await repository.read_member(
+        session, tenant_id=tenant_id, territory_id=territory_id, rep_id=data.rep_id, role=data.role
+    )
+    return MemberRead.model_validate(row, from_attributes=True)
+
+
+async def remove_member(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    rep_id: uuid.UUID,
+    role: MemberRole | None,
+) -> None:
+    head = await _require_head(session, tenant_id=tenant_id, territory_id=territory_id)
+    await require_draft(session, tenant_id=tenant_id, alignment_id=head.alignment_id)
+    removed = await repository.delete_members(
+        session, tenant_id=tenant_id, territory_id=territory_id, rep_id=rep_id, role=role
+    )
+    if removed == 0:
+        raise MemberNotFound(rep_id, role.value if role else None)
+
+
+async def export_geojson(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> str:
+    await require_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    return await repository.export_feature_collection(
+        session, tenant_id=tenant_id, alignment_id=alignment_id
+    )
+
+
+def _location(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _levels(
+    indexes: list[int], parent_of: dict[int, int], fixed_levels: dict[int, int]
+) -> dict[int, int]:
+    """Levels by walking down from the roots (Kahn's order): a feature whose parent is
+    another feature sits one below it; ``fixed_levels`` holds the levels of features hanging
+    under existing territories. Features in or under a parent cycle are never reached."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for child, parent in parent_of.items():
+        children[parent].append(child)
+    levels = {index: fixed_levels.get(index, 0) for index in indexes if index not in parent_of}
+    queue = deque(levels)
+    while queue:
+        parent = queue.popleft()
+        for child in children[parent]:
+            levels[child] = levels[parent] + 1
+            queue.append(child)
+    return levels
+
+
+async def import_territories(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    data: TerritoryImport,
+    collection: str,
+    repair: bool,
+) -> TerritoryImportResult:
+    """Create one territory per feature, all or nothing: every feature is checked and the
+    problems of all of them are reported together; only a clean collection is written.
+    ``collection`` is the request body as sent: PostGIS reads the geometries from it."""
+    await require_draft(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    errors: list[dict[str, Any]] = []
+
+    def fail(index: int, field: str, message: str) -> None:
+        errors.append({"index": index, "field": f"features[{index}].{field}", "message": message})
+
+    features: dict[int, TerritoryFeature] = {}
+    for index, raw in enumerate(data.features):
+        try:
+            features[index] = _FEATURE.validate_python(raw)
+        except ValidationError as error:
+            for detail in error.errors():
+                fail(index, _location(detail["loc"]) or "feature", detail["msg"])
+
+    index_by_name: dict[str, int] = {}
+    for index, feature in features.items():
+        name = feature.properties.name
+        if name in index_by_name:
+            fail(index, "properties.name", f"feature {index_by_name[name]} has the name {name!r}")
+        else:
+            index_by_name[name] = index
+    parent_names = {f.properties.parent for f in features.values() if f.properties.parent}
+    existing = await repository.heads_by_name(
+        session,
+        tenant_id=tenant_id,
+        alignment_id=alignment_id,
+        names=sorted(set(index_by_name) | parent_names),
+    )
+    for name in existing.keys() & index_by_name.keys():
+        fail(
+            index_by_name[name],
+            "properties.name",
+            f"the alignment already has a territory named {name!r}",
+        )
+
+    # The hierarchy: parents by name among the features, else among the alignment's territories.
+    parent_of: dict[int, int] = {}
+    existing_parent: dict[int, TerritoryHead] = {}
+    for index, feature in features.items():
+        parent = feature.properties.parent
+        if parent is None:
+            continue
+        if parent in index_by_name:
+            parent_of[index] = index_by_name[parent]
+        elif parent in existing:
+            existing_parent[index] = existing[parent]
+        else:
+            fail(
+                index,
+                "properties.parent",
+                f"no valid feature of this collection and no territory of the alignment is "
+                f"named {parent!r}",
+            )
+    levels = _levels(
+        list(features),
+        parent_of,
+        {index: head.level + 1 for index, head in existing_parent.items()},
+    )
+    for index in features.keys() - levels.keys():
+        fail(
+            index,
+            "properties.parent",
+            f"the parent chain of {features[index].properties.name!r} loops (a cycle) instead "
+            "of reaching a top-level territory",
+        )
+
+    fallbacks = [index for index, feature in features.items() if feature.properties.is_fallback]
+    if fallbacks:
+        await repository.lock_fallback(session, alignment_id=alignment_id)
+        current = await repository.fallback_name(
+            session, tenant_id=tenant_id, alignment_id=alignment_id
+        )
+        for index in fallbacks:
+            if current is not None:
+                fail(index, "properties.is_fallback", f"the alignment's fallback is {current!r}")
+            elif len(fallbacks) > 1:
+                fail(
+                    index,
+                    "properties.is_fallback",
+                    f"features {fallbacks} all set is_fallback; at most one territory can",
+                )
+
+    criteria: dict[int, dict[str, Any] | None] = {}
+    for index, feature in features.items():
+        criteria[index] = None
+        if feature.properties.criteria is not None:
+            unusable = _criteria_problem(feature.properties.criteria)
+            if unusable is not None:
+                fail(index, "properties.criteria", unusable)
+            criteria[index] = feature.properties.criteria.model_dump(
+                by_alias=True, exclude_none=True
+            )
+
+    missing = await repository.missing_reps(
+        session,
+        tenant_id=tenant_id,
+        rep_ids=sorted({m.rep_id for f in features.values() for m in f.properties.members}),
+    )
+    for index, feature in features.items():
+        seen: set[tuple[uuid.UUID, MemberRole]] = set()
+        for position, member in enumerate(feature.properties.members):
+            field = f"properties.members[{position}].rep_id"
+            if member.rep_id in missing:
+                fail(index, field, f"no rep with id {member.rep_id} in this tenant")
+            if (member.rep_id, member.role) in seen:
+                fail(index, field, f"rep {member.rep_id} is listed twice as {member.role.value}")
+            seen.add((member.rep_id, member.role))
+
+    geometries = [(i, f.geometry) for i, f in features.items() if f.geometry is not None]
+    ids = {index: uuid.uuid4() for index in features}
+    write = not errors
+    territories = [
+        {
+            "position": index,
+            "id": ids[index],
+            "parent_id": (
+                ids[parent_of[index]]
+                if index in parent_of
+                else existing_parent[index].id
+                if index in existing_parent
+                else None
+            ),
+            "name": feature.properties.name,
+            "level": levels[index],
+            "criteria": criteria[index],
+            "priority": feature.properties.priority,
+            "distribution_rule": feature.properties.distribution_rule.value,
+            "required_skills": feature.properties.required_skills,
+            "is_fallback": feature.properties.is_fallback,
+        }
+        for index, feature in features.items()
+        if write
+    ]
+    rejections, notes = await _check_and_insert(
+        session,
+        tenant_id=tenant_id,
+        alignment_id=alignment_id,
+        collection=collection,
+        geometries=geometries,
+        territories=territories,
+        repair=repair,
+        write=write,
+    )
+    for position, rejection in rejections.items():
+        fail(position, "geometry", rejection)
+    if errors:
+        errors.sort(key=lambda error: error["index"])
+        failed = len({error["index"] for error in errors})
+        raise InvalidInput(
+            f"{failed} of {len(data.features)} features are invalid, so nothing was imported: "
+            "fix every feature listed in 'errors' and send the whole collection again",
+            field="features",
+            errors=errors,
+        )
+
+    members = [
+        {
+            "territory_id": ids[index],
+            "rep_id": member.rep_id,
+            "role": member.role.value,
+            "weight": member.weight,
+        }
+        for index, feature in features.items()
+        for member in feature.properties.members
+    ]
+    await repository.insert_members(session, tenant_id=tenant_id, members=members)
+    await repository.rebuild_parts(
+        session, tenant_id=tenant_id, territory_ids=[ids[index] for index, _ in geometries]
+    )
+    return TerritoryImportResult(
+        alignment_id=alignment_id,
+        territories_created=len(territories),
+        members_created=len(members),
+        repaired=[
+            RepairedFeature(index=index, name=features[index].properties.name, repair_note=note)
+            for index, note in sorted(notes.items())
+        ],
+    )
