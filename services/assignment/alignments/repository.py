@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import Row, bindparam, func, select, text, update
@@ -11,7 +11,13 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import Label
 
-from shared.models import Alignment, AlignmentStatus, Territory
+from shared.models import (
+    Alignment,
+    AlignmentStatus,
+    AssignmentJob,
+    AssignmentJobStatus,
+    Territory,
+)
 
 LockMode = Literal["share", "update"] | None
 
@@ -231,3 +237,32 @@ async def copy_territories(
         )
     ).one()
     return row.territories, row.members, row.parts
+
+
+async def record_reassignment(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    accounts: int,
+    moved: int,
+) -> None:
+    """The post-publish reassignment, visible like any job at GET /assignment/jobs/{id}."""
+    now = datetime.now(UTC)
+    session.add(
+        AssignmentJob(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            kind="reassign_accounts",
+            status=AssignmentJobStatus.succeeded,
+            alignment_id=alignment_id,
+            total_rows=accounts,
+            processed_rows=accounts,
+            assigned_rows=moved,
+            stage="done",
+            summary={"accounts": accounts, "moved": moved},
+            started_at=now,
+            finished_at=now,
+        )
+    )
+    await session.flush()

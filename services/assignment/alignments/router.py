@@ -3,12 +3,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 
 from services.assignment.alignments import service
 from services.assignment.alignments.schemas import (
     AlignmentClone,
     AlignmentCreate,
+    AlignmentDiff,
     AlignmentPublish,
     AlignmentRead,
     AlignmentUpdate,
@@ -109,3 +110,23 @@ async def archive_alignment(
     return await service.archive_alignment(
         session, tenant_id=principal.tenant_id, alignment_id=alignment_id
     )
+
+
+@router.get("/{from_alignment_id}/diff/{to_alignment_id}")
+async def diff_alignments(
+    from_alignment_id: uuid.UUID,
+    to_alignment_id: uuid.UUID,
+    request: Request,
+    principal: ReadPrincipal,
+    page: PageDep,
+) -> AlignmentDiff:
+    """List the accounts whose territory or owner would change from one alignment to the other."""
+    async with request.app.state.lead_pool.acquire() as connection:
+        return await service.diff_alignments(
+            connection,
+            tenant_id=principal.tenant_id,
+            from_alignment_id=from_alignment_id,
+            to_alignment_id=to_alignment_id,
+            limit=page.limit,
+            offset=page.offset,
+        )

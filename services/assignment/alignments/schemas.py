@@ -56,3 +56,35 @@ class AlignmentRead(BaseModel):
     territory_count: int
     created_at: datetime
     updated_at: datetime
+
+
+class AccountPlacement(BaseModel):
+    territory_id: uuid.UUID | None
+    territory: str | None
+    owner_rep_id: uuid.UUID | None
+    owner: str | None
+
+
+class AccountChange(BaseModel):
+    account_id: uuid.UUID
+    external_id: str
+    name: str
+    before: AccountPlacement
+    after: AccountPlacement
+    territory_changed: bool
+    owner_changed: bool
+
+
+class AlignmentDiff(BaseModel):
+    """Accounts whose territory (compared by name) or owner differs between two alignments."""
+
+    from_alignment_id: uuid.UUID
+    to_alignment_id: uuid.UUID
+    accounts: int = Field(description="Accounts of the tenant compared")
+    changed: int
+    territory_changes: int
+    owner_changes: int
+    items: list[AccountChange]
+    limit: int
+    offset: int
+    next_offset: int | None

@@ -4,9 +4,11 @@ alignment (archiving the previous one), and active or archived alignments never 
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assignment.alignments import placement as placement_repo
 from services.assignment.alignments import repository
 from services.assignment.alignments.errors import (
     ActiveAlignmentArchive,
@@ -16,8 +18,11 @@ from services.assignment.alignments.errors import (
     AlignmentNotPublishable,
 )
 from services.assignment.alignments.schemas import (
+    AccountChange,
+    AccountPlacement,
     AlignmentClone,
     AlignmentCreate,
+    AlignmentDiff,
     AlignmentPublish,
     AlignmentRead,
     AlignmentUpdate,
@@ -160,9 +165,109 @@ async def _check_publishable(
 async def after_publish(
     session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
 ) -> None:
-    """Runs inside the publish transaction, right after ``alignment_id`` became active."""
-    # Intentionally empty for now: the lead wires the reassignment of accounts to the newly
-    # active alignment's territories in here (same transaction as the swap).
+    """Inside the publish transaction: move every account to its territory under the newly
+    active alignment, with the bulk matcher, and record it as a ``reassign_accounts`` job."""
+    connection = await _driver_connection(session)
+    accounts, placement = placement_repo.temp_name("accounts"), placement_repo.temp_name("place")
+    try:
+        total = await placement_repo.snapshot_accounts(
+            connection, tenant_id=tenant_id, accounts=accounts
+        )
+        await placement_repo.place_accounts(
+            connection,
+            tenant_id=tenant_id,
+            alignment_id=alignment_id,
+            accounts=accounts,
+            placement=placement,
+        )
+        moved = await placement_repo.apply_placement(
+            connection, tenant_id=tenant_id, placement=placement
+        )
+    finally:
+        await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {placement}")
+    await repository.record_reassignment(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, accounts=total, moved=moved
+    )
+
+
+async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, in the session's transaction."""
+    raw = await (await session.connection()).get_raw_connection()
+    connection: asyncpg.Connection = raw.driver_connection
+    return connection
+
+
+async def diff_alignments(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    from_alignment_id: uuid.UUID,
+    to_alignment_id: uuid.UUID,
+    limit: int,
+    offset: int,
+) -> AlignmentDiff:
+    """Place every account under both alignments and list those whose territory or owner
+    differs (what a publish of ``to`` over ``from`` would change)."""
+    for alignment_id, field in ((from_alignment_id, "a"), (to_alignment_id, "b")):
+        found = await connection.fetchval(
+            "SELECT true FROM alignment WHERE tenant_id = $1 AND id = $2", tenant_id, alignment_id
+        )
+        if not found:
+            raise AlignmentNotFound(alignment_id, field=field)
+    accounts = placement_repo.temp_name("accounts")
+    before, after = placement_repo.temp_name("before"), placement_repo.temp_name("after")
+    async with connection.transaction():
+        try:
+            await placement_repo.snapshot_accounts(
+                connection, tenant_id=tenant_id, accounts=accounts
+            )
+            for alignment_id, table in ((from_alignment_id, before), (to_alignment_id, after)):
+                await placement_repo.place_accounts(
+                    connection,
+                    tenant_id=tenant_id,
+                    alignment_id=alignment_id,
+                    accounts=accounts,
+                    placement=table,
+                )
+            rows, totals = await placement_repo.diff_placements(
+                connection, before=before, after=after, limit=limit + 1, offset=offset
+            )
+        finally:
+            await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {before}, {after}")
+    items = [
+        AccountChange(
+            account_id=row["account_id"],
+            external_id=row["external_id"],
+            name=row["name"],
+            before=AccountPlacement(
+                territory_id=row["from_territory_id"],
+                territory=row["from_territory"],
+                owner_rep_id=row["from_owner_rep_id"],
+                owner=row["from_owner"],
+            ),
+            after=AccountPlacement(
+                territory_id=row["to_territory_id"],
+                territory=row["to_territory"],
+                owner_rep_id=row["to_owner_rep_id"],
+                owner=row["to_owner"],
+            ),
+            territory_changed=row["territory_changed"],
+            owner_changed=row["owner_changed"],
+        )
+        for row in rows[:limit]
+    ]
+    return AlignmentDiff(
+        from_alignment_id=from_alignment_id,
+        to_alignment_id=to_alignment_id,
+        accounts=totals["accounts"],
+        changed=totals["changed"],
+        territory_changes=totals["territory_changes"],
+        owner_changes=totals["owner_changes"],
+        items=items,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
 
 
 async def publish_alignment(

@@ -5,9 +5,11 @@ so a compiled alignment never goes stale: the match query reports the tenant's c
 alignment id with every answer, and a different id makes the caller recompile.
 """
 
+import json
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -91,6 +93,11 @@ LEFT JOIN LATERAL (
 """
 
 
+def _json(value: Any) -> Any:
+    """jsonb arrives decoded on our pools, as text on connections borrowed from SQLAlchemy."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def build_match_sql(predicates: list[str]) -> str:
     """One CASE per rule, collected into the array of every rule the lead satisfies."""
     if not predicates:
@@ -109,6 +116,13 @@ async def compile_active_alignment(
     )
     if alignment_id is None:
         return None
+    return await compile_alignment(connection, tenant_id=tenant_id, alignment_id=alignment_id)
+
+
+async def compile_alignment(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> CompiledAlignment:
+    """Any alignment of the tenant (drafts too: the diff of a draft against the active one)."""
     rows = await connection.fetch(
         """
         SELECT t.id, t.name, t.level, t.priority, t.distribution_rule, t.criteria,
@@ -134,10 +148,12 @@ async def compile_active_alignment(
         for row in rows
     }
     with_rules = sorted(
-        (row for row in rows if row["criteria"]),
+        (row for row in rows if _json(row["criteria"])),
         key=lambda row: (row["priority"], -row["level"], row["name"], row["id"]),
     )
-    predicates = [compile_criteria(criteria_from_json(row["criteria"])) for row in with_rules]
+    predicates = [
+        compile_criteria(criteria_from_json(_json(row["criteria"]))) for row in with_rules
+    ]
     fallback = next((row["id"] for row in rows if row["is_fallback"]), None)
     return CompiledAlignment(
         alignment_id=alignment_id,
