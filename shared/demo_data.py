@@ -26,7 +26,14 @@ DEMO_REPS = [
 # name, parent, bounding box (min lon, min lat, max lon, max lat) or None, criteria, rule, owners
 DEMO_TERRITORIES: list[tuple[str, str | None, tuple[float, ...] | None, Any, str, list[str]]] = [
     ("West", None, (-125.0, 31.0, -104.0, 49.0), None, "round_robin", ["demo-rep-3"]),
-    ("Central", None, (-104.0, 25.0, -87.0, 49.0), None, "round_robin", ["demo-rep-2", "demo-rep-4"]),  # noqa: E501
+    (
+        "Central",
+        None,
+        (-104.0, 25.0, -87.0, 49.0),
+        None,
+        "round_robin",
+        ["demo-rep-2", "demo-rep-4"],
+    ),  # noqa: E501
     ("East", None, (-87.0, 24.0, -66.0, 48.0), None, "round_robin", ["demo-rep-1", "demo-rep-4"]),
     ("New York City", "East", (-74.3, 40.5, -73.7, 40.95), None, "weighted", ["demo-rep-1"]),
     ("Bay Area", "West", (-122.6, 37.2, -121.7, 38.0), None, "round_robin", ["demo-rep-3"]),
@@ -88,9 +95,7 @@ async def _load_alignment(
             parent_id=parent_territory.id if parent_territory else None,
             name=name,
             level=parent_territory.level + 1 if parent_territory else 0,
-            geom=from_shape(shapely.MultiPolygon([shapely.box(*box)]), srid=4326)
-            if box
-            else None,
+            geom=from_shape(shapely.MultiPolygon([shapely.box(*box)]), srid=4326) if box else None,
             criteria=criteria,
             priority=10 + priority,
             distribution_rule=rule,

@@ -49,18 +49,19 @@ async def _world(api: Api) -> dict[str, str]:
             201,
             json={"rep_id": ids[owner], "role": "owner"},
         )
-    for external_id, point, owner in (
+    accounts: list[tuple[str, list[int], str | None]] = [
         ("acc-west", [-5, 5], None),
         ("acc-east", [5, 5], None),
         ("acc-far", [50, 50], None),
         ("acc-named", [-5, 5], ids["named owner"]),
-    ):
+    ]
+    for external_id, point, account_owner in accounts:
         body: dict[str, Any] = {
             "name": external_id,
             "location": {"type": "Point", "coordinates": point},
         }
-        if owner:
-            body["owner_rep_id"] = owner
+        if account_owner:
+            body["owner_rep_id"] = account_owner
         await api.call("PUT", f"/assignment/accounts/{external_id}", 201, json=body)
     await api.call("POST", f"/assignment/alignments/{ids['A']}:publish", 200, json={})
     return ids
