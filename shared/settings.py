@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=5)
 
     http_timeout_seconds: float = 5.0
+    # The lead hot path waits at most this long for a proximity ranking, then falls back to
+    # round robin (and says so in the explanation).
+    proximity_ranking_timeout_seconds: float = Field(default=0.15, gt=0, le=10)
     http_retries: int = Field(default=2, ge=0, le=5)
 
     log_level: str = "INFO"

@@ -65,6 +65,14 @@ def database_url() -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain connection to the test database, for arranging rows and checking them."""
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, log_json=False, log_level="WARNING")
@@ -117,6 +125,9 @@ def service_env(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "TERRITORY_LOG_JSON": "false",
         "TERRITORY_LOG_LEVEL": "WARNING",
+        # Correctness tests must not depend on how loaded the test machine is; the fallback on
+        # a slow or absent proximity service has its own test.
+        "TERRITORY_PROXIMITY_RANKING_TIMEOUT_SECONDS": "5",
     }
 
 

@@ -7,9 +7,6 @@ from pydantic import BaseModel
 from shared.errors import UpstreamUnavailable
 from shared.http_client import ServiceClient
 
-# The lead hot path waits at most this long for a ranking before falling back to round robin.
-RANKING_TIMEOUT_SECONDS = 0.15
-
 
 class RankedRep(BaseModel):
     rep_id: uuid.UUID
@@ -21,7 +18,12 @@ class Ranking(BaseModel):
 
 
 async def rank_reps(
-    client: ServiceClient, *, api_key: str, account_id: uuid.UUID, rep_ids: list[uuid.UUID]
+    client: ServiceClient,
+    *,
+    api_key: str,
+    account_id: uuid.UUID,
+    rep_ids: list[uuid.UUID],
+    timeout_seconds: float,
 ) -> list[RankedRep]:
     """Reps by social proximity to the account, best first; raises UpstreamUnavailable."""
     response = await client.request(
@@ -33,7 +35,7 @@ async def rank_reps(
             "rep_ids": [str(rep_id) for rep_id in rep_ids],
             "limit": len(rep_ids),
         },
-        timeout_seconds=RANKING_TIMEOUT_SECONDS,
+        timeout_seconds=timeout_seconds,
         retries=0,
     )
     if response.status_code != 200:

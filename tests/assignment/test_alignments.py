@@ -35,13 +35,6 @@ async def client(
         yield client
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 async def publish(
     client: httpx.AsyncClient, tenant: TenantWithKey, alignment_id: str, **body: object
 ) -> httpx.Response:

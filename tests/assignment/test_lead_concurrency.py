@@ -3,11 +3,9 @@ capacity is exceeded (real gateway, real uvicorn, real PostGIS)."""
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
-import pytest
 
 from tests.assignment.territory_factories import (
     add_member,
@@ -19,13 +17,6 @@ from tests.conftest import Platform
 from tests.factories import TenantWithKey
 
 LEADS = 300
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
 
 
 async def _fire(platform: Platform, tenant: TenantWithKey, count: int) -> list[httpx.Response]:

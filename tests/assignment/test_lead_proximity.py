@@ -2,7 +2,6 @@
 owners for the lead's account; when it cannot answer, round robin, and the explanation says so."""
 
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -20,13 +19,6 @@ from tests.assignment.territory_factories import (
 from tests.conftest import AppClientFactory
 from tests.factories import TenantWithKey
 from tests.harness import free_port
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
 
 
 async def _person(

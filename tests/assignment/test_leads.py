@@ -3,7 +3,6 @@ distribution rules, idempotency and validation."""
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -21,13 +20,6 @@ from tests.assignment.territory_factories import (
 from tests.factories import TenantWithKey
 
 PROBLEM_JSON = "application/problem+json"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
 
 
 @dataclass

@@ -36,13 +36,6 @@ async def client(
         yield client
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 @pytest.mark.parametrize(
     ("country", "code", "expected"),
     [

@@ -44,13 +44,6 @@ async def client(
         yield client
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 async def new_alignment(
     client: httpx.AsyncClient, tenant: TenantWithKey, name: str = "Draft"
 ) -> str:

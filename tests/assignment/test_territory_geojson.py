@@ -34,13 +34,6 @@ async def client(
         yield client
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 def feature(name: str, geometry: dict[str, Any] | None = None, **properties: Any) -> dict[str, Any]:
     return {"type": "Feature", "geometry": geometry, "properties": {"name": name, **properties}}
 

@@ -36,6 +36,7 @@ async def assign_lead(
             connection,
             cache=request.app.state.compiled_alignments,
             proximity=request.app.state.clients.get("proximity"),
+            proximity_timeout_seconds=request.app.state.settings.proximity_ranking_timeout_seconds,
             tenant_id=principal.tenant_id,
             api_key=principal.token,
             lead=body,

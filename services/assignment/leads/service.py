@@ -184,6 +184,7 @@ async def _decide(
 async def _ranked_reps(
     *,
     client: ServiceClient | None,
+    timeout_seconds: float,
     api_key: str,
     compiled: CompiledAlignment,
     decision: Decision,
@@ -207,6 +208,7 @@ async def _ranked_reps(
             api_key=api_key,
             account_id=decision.account_id,
             rep_ids=list(info.owner_rep_ids),
+            timeout_seconds=timeout_seconds,
         )
     except UpstreamUnavailable as error:
         return None, {
@@ -274,6 +276,7 @@ async def assign_lead(
     *,
     cache: CompiledAlignmentCache,
     proximity: ServiceClient | None,
+    proximity_timeout_seconds: float,
     tenant_id: uuid.UUID,
     api_key: str,
     lead: LeadIn,
@@ -322,7 +325,11 @@ async def assign_lead(
         connection, tenant_id=tenant_id, compiled=compiled, match=match, lead=lead
     )
     ranked, proximity_step = await _ranked_reps(
-        client=proximity, api_key=api_key, compiled=compiled, decision=decision
+        client=proximity,
+        timeout_seconds=proximity_timeout_seconds,
+        api_key=api_key,
+        compiled=compiled,
+        decision=decision,
     )
     steps = decision.steps + ([proximity_step] if proximity_step else [])
     row = await repository.commit_assignment(
