@@ -1,4 +1,4 @@
-"""Accounts: single upsert, bulk JSON and CSV import, in process against the real test database."""
+"""Accounts: single upsert, bulk JSON and CSV import, through the gateway."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -20,11 +20,17 @@ ACCOUNTS = "/assignment/accounts"
 
 
 @pytest.fixture
-async def client(
+async def in_process(
     app_client: AppClientFactory, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture
+def client(gateway_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Through the real gateway: nginx in front of the running services."""
+    return gateway_client
 
 
 async def make_rep(
@@ -338,8 +344,9 @@ async def test_bulk_duplicate_external_ids_keep_the_first(
 
 
 async def test_bulk_shape_type_and_size_problems(
-    client: httpx.AsyncClient, tenant: TenantWithKey, monkeypatch: pytest.MonkeyPatch
+    in_process: httpx.AsyncClient, tenant: TenantWithKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    client = in_process  # the limits are patched in this process
     url = f"{ACCOUNTS}:bulk"
     not_a_list = await client.post(url, json={"accounts": {}}, headers=tenant.headers)
     assert not_a_list.status_code == 422 and not_a_list.json()["field"] == "accounts"
@@ -554,8 +561,9 @@ async def test_csv_encoding_and_type_problems(
 
 
 async def test_csv_row_and_byte_limits_are_413(
-    client: httpx.AsyncClient, tenant: TenantWithKey, monkeypatch: pytest.MonkeyPatch
+    in_process: httpx.AsyncClient, tenant: TenantWithKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    client = in_process  # the limits are patched in this process
     monkeypatch.setattr(accounts_service, "MAX_IMPORT_ROWS", 3)
     rows = await import_csv(client, tenant, "external_id,name\na,A\nb,B\nc,C\nd,D\n")
     assert rows.status_code == 413 and "3 rows" in rows.json()["detail"]

@@ -1,17 +1,14 @@
-"""Alignment endpoints, in process against the real test database: drafts, clone, publish
+"""Alignment endpoints, through the gateway (nginx, uvicorn, PostGIS): drafts, clone, publish
 (validation, the atomic swap of the active alignment), archive, and drafts-only editing."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
 
-from services.assignment.app import create_app
-from shared.settings import Settings
 from tests.assignment.test_territories import (
     add_member,
     circle,
@@ -21,18 +18,15 @@ from tests.assignment.test_territories import (
     publishable_alignment,
     square,
 )
-from tests.conftest import AppClientFactory
 from tests.factories import TenantWithKey
 
 EDIT_RECIPE = "clone it, edit the draft, publish"
 
 
 @pytest.fixture
-async def client(
-    app_client: AppClientFactory, settings: Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(settings)) as client:
-        yield client
+def client(gateway_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Through the real gateway: nginx in front of the running services."""
+    return gateway_client
 
 
 async def publish(

@@ -1,18 +1,14 @@
-"""Territory endpoints, in process against the real test database: hierarchy and levels,
+"""Territory endpoints, through the gateway (nginx, uvicorn, PostGIS): hierarchy and levels,
 PostGIS geometry checks and repair, subdivided parts, members, fallback and name rules."""
 
 import math
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from services.assignment.app import create_app
-from shared.settings import Settings
-from tests.conftest import AppClientFactory
 from tests.factories import TenantWithKey
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,11 +33,9 @@ def circle(center_lon: float, center_lat: float, radius: float, vertices: int) -
 
 
 @pytest.fixture
-async def client(
-    app_client: AppClientFactory, settings: Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(settings)) as client:
-        yield client
+def client(gateway_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Through the real gateway: nginx in front of the running services."""
+    return gateway_client
 
 
 async def new_alignment(

@@ -1,17 +1,14 @@
-"""GeoJSON export and all-or-nothing import of territories, in process against the real
-test database: the round trip, features in any order, every bad feature reported."""
+"""GeoJSON export and all-or-nothing import of territories, through the gateway
+(nginx, uvicorn, PostGIS): the round trip, features in any order, every bad feature reported."""
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from services.assignment.app import create_app
-from shared.settings import Settings
 from tests.assignment.test_territories import (
     BOW_TIE,
     add_member,
@@ -22,16 +19,13 @@ from tests.assignment.test_territories import (
     publishable_alignment,
     square,
 )
-from tests.conftest import AppClientFactory
 from tests.factories import TenantWithKey
 
 
 @pytest.fixture
-async def client(
-    app_client: AppClientFactory, settings: Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(settings)) as client:
-        yield client
+def client(gateway_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Through the real gateway: nginx in front of the running services."""
+    return gateway_client
 
 
 def feature(name: str, geometry: dict[str, Any] | None = None, **properties: Any) -> dict[str, Any]:
