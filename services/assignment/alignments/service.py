@@ -217,6 +217,9 @@ async def diff_alignments(
     accounts = placement_repo.temp_name("accounts")
     before, after = placement_repo.temp_name("before"), placement_repo.temp_name("after")
     async with connection.transaction():
+        # The lead pool forces generic plans for the hot path; these one-off set-based
+        # statements deserve plans made for their actual parameters.
+        await connection.execute("SET LOCAL plan_cache_mode = auto")
         try:
             await placement_repo.snapshot_accounts(
                 connection, tenant_id=tenant_id, accounts=accounts

@@ -1,0 +1,197 @@
+"""The same database work as POST /assignment/leads, issued straight from asyncpg on uvloop.
+
+Run as its own process (``python -m bench.assignment.direct``) so it never shares an event loop
+or a core's GIL with anything else. Per lead it sends exactly the statements the service sends,
+through the service's own repository functions and decision code: the match query of the
+tenant's compiled alignment, the named-account owner's territory when the lead matched an owned
+account, then ``assign_lead_commit``. No transaction is wrapped around them, as in the service
+(each statement commits on its own; the write half is one atomic function call). Everything the
+service computes in Python before the first statement (validation, the request hash, the
+domain) is computed here before the clock starts. Prints one ``BENCH_JSON {...}`` line.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import numpy as np
+import uvloop
+
+from bench.assignment.cpu import cpu_meter
+from services.assignment.lead_pool import SERVER_SETTINGS, init_connection, skip_reset
+from services.assignment.leads import repository
+from services.assignment.leads import service as lead_service
+from services.assignment.leads.compiled_alignment import CompiledAlignment, compile_active_alignment
+from services.assignment.leads.schemas import LeadIn
+from services.assignment.postal_codes.normalise import normalise_postal_code
+from shared.settings import get_settings
+
+
+@dataclass(frozen=True)
+class PreparedLead:
+    lead: LeadIn
+    domain: str | None
+    postal_code: str | None
+    body_hash: str
+    columns: dict[str, Any]
+
+
+def prepare(lead: LeadIn) -> PreparedLead:
+    """What the service computes before its first statement, computed outside the clock."""
+    domain = lead_service.lead_domain(lead)
+    postal_code = (
+        normalise_postal_code(lead.country, lead.postal_code)
+        if lead.postal_code and lead.country
+        else None
+    )
+    return PreparedLead(
+        lead=lead,
+        domain=domain,
+        postal_code=postal_code,
+        body_hash=lead_service.request_hash(lead),
+        columns=lead_service._lead_columns(lead, domain=domain, postal_code=postal_code),
+    )
+
+
+async def assign_once(
+    connection: asyncpg.Connection,
+    *,
+    compiled: CompiledAlignment,
+    tenant_id: uuid.UUID,
+    prepared: PreparedLead,
+) -> None:
+    """The statements of one assignment, in the service's order."""
+    match = await repository.match_lead(
+        connection,
+        compiled=compiled,
+        tenant_id=tenant_id,
+        lead=prepared.lead,
+        domain=prepared.domain,
+        postal_code=prepared.postal_code,
+        idempotency_key=None,
+    )
+    decision = await lead_service._decide(
+        connection, tenant_id=tenant_id, compiled=compiled, match=match, lead=prepared.lead
+    )
+    await repository.commit_assignment(
+        connection,
+        tenant_id=tenant_id,
+        alignment_id=compiled.alignment_id,
+        territory_id=decision.territory_id,
+        fallback_id=compiled.fallback_id,
+        fixed_rep_id=decision.fixed_rep_id,
+        ranked_rep_ids=None,
+        idempotency_key=None,
+        request_hash=prepared.body_hash,
+        lead=prepared.columns,
+        account_id=decision.account_id,
+        matched_rule=decision.matched_rule,
+        explanation=decision.steps,
+    )
+
+
+async def run(
+    *,
+    tenant_id: uuid.UUID,
+    leads_path: Path,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    postmaster_pid: int | None,
+) -> dict[str, Any]:
+    lines = leads_path.read_text().splitlines()
+    leads = [prepare(LeadIn.model_validate_json(line)) for line in lines if line]
+    pool = await asyncpg.create_pool(
+        get_settings().libpq_database_url,
+        min_size=concurrency,
+        max_size=concurrency,
+        init=init_connection,  # the lead pool's own (the jsonb codec), settings and reset
+        reset=skip_reset,
+        server_settings={**SERVER_SETTINGS, "application_name": "bench-direct"},
+    )
+    try:
+        async with pool.acquire() as connection:
+            compiled = await compile_active_alignment(connection, tenant_id=tenant_id)
+        if compiled is None:
+            raise RuntimeError("the bench tenant has no active alignment")
+
+        async def worker(index: int, until: float, latencies: list[float] | None) -> int:
+            done = 0
+            position = index * 7919
+            async with pool.acquire() as connection:
+                while time.perf_counter() < until:
+                    prepared = leads[position % len(leads)]
+                    position += 1
+                    started = time.perf_counter()
+                    await assign_once(
+                        connection, compiled=compiled, tenant_id=tenant_id, prepared=prepared
+                    )
+                    if latencies is not None:
+                        latencies.append(time.perf_counter() - started)
+                    done += 1
+            return done
+
+        if warmup > 0:
+            until = time.perf_counter() + warmup
+            await asyncio.gather(*(worker(i, until, None) for i in range(concurrency)))
+        latencies: list[float] = []
+        # Measured here, not by the caller: this process's start-up and warm-up stay out, and
+        # its Postgres backends (children of the postmaster) exist for the whole window.
+        roots = {"postgres": postmaster_pid, "direct client (asyncpg)": os.getpid()}
+        with cpu_meter(roots, children_label=None) as meter:
+            started = time.perf_counter()
+            until = started + seconds
+            counts = await asyncio.gather(
+                *(worker(i, until, latencies) for i in range(concurrency))
+            )
+            elapsed = time.perf_counter() - started
+    finally:
+        await pool.close()
+    sample = np.array(latencies) * 1000
+    p50, p90, p99, p999 = np.percentile(sample, [50, 90, 99, 99.9])
+    return {
+        "requests": int(sum(counts)),
+        "seconds": elapsed,
+        "rate": sum(counts) / elapsed,
+        "p50_ms": float(p50),
+        "p90_ms": float(p90),
+        "p99_ms": float(p99),
+        "p999_ms": float(p999),
+        "max_ms": float(sample.max()),
+        "cpu_seconds": meter.seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.assignment.direct")
+    parser.add_argument("--tenant-id", type=uuid.UUID, required=True)
+    parser.add_argument("--leads", type=Path, required=True, help="JSON leads, one a line")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--postmaster-pid", type=int, help="to measure Postgres CPU (local DB)")
+    args = parser.parse_args(argv)
+    result = uvloop.run(
+        run(
+            tenant_id=args.tenant_id,
+            leads_path=args.leads,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            postmaster_pid=args.postmaster_pid,
+        )
+    )
+    print("BENCH_JSON " + json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
