@@ -6,9 +6,11 @@ import csv
 import io
 import json
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +18,12 @@ import asyncpg
 import httpx
 import pytest
 
+from services.assignment.app import create_app
+from services.assignment.bulk import jobs
 from services.assignment.leads.schemas import LeadIn
 from services.assignment.leads.service import lead_domain
 from services.assignment.postal_codes.normalise import normalise_postal_code
+from shared.settings import Settings
 from tests.assignment.territory_factories import (
     add_member,
     make_account,
@@ -27,6 +32,7 @@ from tests.assignment.territory_factories import (
     make_territory,
     square,
 )
+from tests.conftest import AppClientFactory
 from tests.factories import TenantWithKey
 
 PROBLEM_JSON = "application/problem+json"
@@ -615,6 +621,220 @@ async def test_bulk_and_concurrent_single_leads_share_turns_fairly(
     assert sum(per_rep.values()) == 3040
     assert max(per_rep.values()) - min(per_rep.values()) <= 1
     assert await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", territory) == 3040
+
+
+# ---- short locks: the turns are reserved, then the rows written ----------------------------
+
+
+@dataclass
+class Team:
+    territory: uuid.UUID
+    reps: list[uuid.UUID]  # the round-robin owners, in id order (the order of their turns)
+    owner: uuid.UUID  # owns account acc-1, in no territory
+
+
+async def build_team(db: asyncpg.Connection, tenant: TenantWithKey) -> Team:
+    t = tenant.tenant_id
+    alignment = await make_alignment(db, tenant_id=t)
+    territory = await make_territory(
+        db, tenant_id=t, alignment_id=alignment, name="All", is_fallback=True
+    )
+    reps = sorted([await make_rep(db, tenant_id=t, name=f"rep {i}") for i in range(3)])
+    for rep in reps:
+        await add_member(db, tenant_id=t, territory_id=territory, rep_id=rep)
+    owner = await make_rep(db, tenant_id=t, name="owner")
+    await make_account(db, tenant_id=t, external_id="acc-1", name="Acme", owner_rep_id=owner)
+    return Team(territory, reps, owner)
+
+
+def team_upload(rows: int) -> bytes:
+    """A named-account lead for acc-1, then ``rows`` leads for the territory's round robin."""
+    return ("external_id,account_external_id\nn0,acc-1\n" + "".join(
+        f"l{i},\n" for i in range(rows)
+    )).encode()  # fmt: skip
+
+
+async def counters(db: asyncpg.Connection, team: Team) -> tuple[int, list[int], list[int], int]:
+    """The territory's turn counter, each owner's assigned_count and open assignments (in
+    id order), and the named owner's open assignments."""
+    turns = await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", team.territory)
+    assigned = dict(
+        await db.fetch(
+            "SELECT rep_id, assigned_count FROM territory_member WHERE territory_id = $1",
+            team.territory,
+        )
+    )
+    opened = dict(
+        await db.fetch(
+            "SELECT id, open_assignments FROM rep WHERE id = ANY ($1::uuid[])",
+            [*team.reps, team.owner],
+        )
+    )
+    return (
+        turns,
+        [assigned[rep] for rep in team.reps],
+        [opened[rep] for rep in team.reps],
+        opened[team.owner],
+    )
+
+
+@asynccontextmanager
+async def holding_account(
+    database_url: str, tenant: TenantWithKey, external_id: str
+) -> AsyncIterator[asyncpg.Connection]:
+    """Another transaction holds the account's row as a DELETE or a key change would (FOR
+    UPDATE) until the block ends (and commits): a write that points at the account waits."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "SELECT 1 FROM account WHERE tenant_id = $1 AND external_id = $2 FOR UPDATE",
+                tenant.tenant_id,
+                external_id,
+            )
+            yield connection
+    finally:
+        await connection.close()
+
+
+async def bulk_write_waiting(db: asyncpg.Connection) -> None:
+    """Until a bulk job's session waits for a row lock (the held account)."""
+    for _ in range(1200):
+        waiting = await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'assignment-bulk'"
+            " AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("no bulk job ever waited for the held account")
+
+
+async def test_a_single_lead_answers_while_a_bulk_job_writes_into_its_territory(
+    gateway_client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    database_url: str,
+    tenant: TenantWithKey,
+) -> None:
+    team = await build_team(db, tenant)
+    t = tenant.tenant_id
+    async with holding_account(database_url, tenant, "acc-1"):
+        job_done = asyncio.create_task(upload(gateway_client, tenant, team_upload(999), CSV))
+        await bulk_write_waiting(db)  # the job is writing, its transaction open
+        job = await db.fetchrow("SELECT status, stage FROM assignment_job WHERE tenant_id = $1", t)
+        assert (job["status"], job["stage"]) == ("running", "writing_assignments")
+        # Its 999 turns are reserved and committed already; none of its rows is visible yet.
+        assert await counters(db, team) == (999, [333, 333, 333], [333, 333, 333], 1)
+        assert await db.fetchval("SELECT count(*) FROM lead WHERE tenant_id = $1", t) == 0
+
+        started = time.perf_counter()
+        single = await gateway_client.post(
+            "/assignment/leads", json={}, headers=tenant.headers, timeout=5.0
+        )
+        elapsed = time.perf_counter() - started
+        assert single.status_code == 201, single.text
+        assert elapsed < 2.0  # milliseconds, in fact; it used to wait for the job's commit
+        # The turn after the job's: 999 mod 3 = 0, the first owner in id order.
+        assert single.json()["rep"]["id"] == str(team.reps[0])
+        assert not job_done.done()
+    response = await job_done
+    assert response.json()["status"] == "succeeded", response.text
+    assert await counters(db, team) == (1000, [334, 333, 333], [334, 333, 333], 1)
+    per_rep = Counter(
+        row["rep_id"]
+        for row in await db.fetch("SELECT rep_id FROM assignment WHERE tenant_id = $1", t)
+    )
+    assert per_rep == {team.reps[0]: 334, team.reps[1]: 333, team.reps[2]: 333, team.owner: 1}
+
+
+@pytest.mark.parametrize("row_triggers", ["per parent", "per row"])
+async def test_a_failed_write_gives_the_reserved_turns_back(
+    row_triggers: str,
+    gateway_client: httpx.AsyncClient,
+    app_client: AppClientFactory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    db: asyncpg.Connection,
+    database_url: str,
+    tenant: TenantWithKey,
+) -> None:
+    """The account a lead names is deleted while the job writes: its write fails (a foreign key
+    per row, or the check per parent that stands in for them), and everything it reserved is
+    given back."""
+    team = await build_team(db, tenant)
+    t = tenant.tenant_id
+    before = await counters(db, team)
+    async with AsyncExitStack() as stack:
+        client = gateway_client
+        if row_triggers == "per row":  # foreign key triggers on: in process, to switch them
+            monkeypatch.setattr(jobs, "SKIP_ROW_TRIGGERS", False)
+            client = await stack.enter_async_context(app_client(create_app(settings)))
+        async with holding_account(database_url, tenant, "acc-1") as holder:
+            job_done = asyncio.create_task(upload(client, tenant, team_upload(999), CSV))
+            await bulk_write_waiting(db)
+            assert await counters(db, team) == (999, [333, 333, 333], [333, 333, 333], 1)
+            assert await db.fetchval("SELECT count(*) FROM assignment_bulk.reservation") > 0
+            await holder.execute("DELETE FROM account WHERE tenant_id = $1", t)
+        response = await job_done
+    job = response.json()
+    assert response.status_code == 200, response.text
+    assert (job["status"], job["assigned_rows"]) == ("failed", 0)
+    assert "gave its reserved turns back" in job["error"] and "account" in job["error"]
+    assert await counters(db, team) == before == (0, [0, 0, 0], [0, 0, 0], 0)
+    for table in ("lead", "assignment"):
+        assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", t) == 0
+    assert await db.fetchval(
+        "SELECT count(*) FROM assignment_bulk.reservation WHERE job_id = $1", uuid.UUID(job["id"])
+    ) == 0  # fmt: skip
+    # The service goes on: the same upload, the account gone, succeeds.
+    again = await upload(gateway_client, tenant, team_upload(999), CSV)
+    assert again.json()["status"] == "succeeded", again.text
+    assert await counters(db, team) == (1000, [334, 333, 333], [334, 333, 333], 0)
+
+
+async def test_a_dead_jobs_reservation_is_given_back_by_the_next_upload(
+    gateway_client: httpx.AsyncClient, db: asyncpg.Connection, tenant: TenantWithKey
+) -> None:
+    """A job whose process died after reserving (nobody holds its lock): the next upload's
+    sweep subtracts what it reserved and fails it."""
+    team = await build_team(db, tenant)
+    t = tenant.tenant_id
+    dead = await db.fetchval(
+        "INSERT INTO assignment_job (tenant_id, kind, status, stage, total_rows)"
+        " VALUES ($1, 'lead_upload', 'running', 'writing_assignments', 8) RETURNING id",
+        t,
+    )
+    # What reserving 7 turns (reps 3, 2, 2) and one named-account lead wrote.
+    await db.execute("UPDATE territory SET turn_counter = 7 WHERE id = $1", team.territory)
+    for rep, count in zip(team.reps, (3, 2, 2), strict=True):
+        await db.execute(
+            "UPDATE territory_member SET assigned_count = $2 WHERE rep_id = $1", rep, count
+        )
+        await db.execute("UPDATE rep SET open_assignments = $2 WHERE id = $1", rep, count)
+    await db.execute("UPDATE rep SET open_assignments = 1 WHERE id = $1", team.owner)
+    await db.execute(
+        """
+        INSERT INTO assignment_bulk.reservation (job_id, territory_id, rep_id, turns, assigned,
+                                                 opened)
+        SELECT $1::uuid, $2::uuid, NULL::uuid, 7, 0, 0
+        UNION ALL SELECT $1, $2, rep, 0, count, 0
+                    FROM unnest($3::uuid[], ARRAY[3, 2, 2]) AS u(rep, count)
+        UNION ALL SELECT $1, NULL, rep, 0, 0, count
+                    FROM unnest($4::uuid[], ARRAY[3, 2, 2, 1]) AS u(rep, count)
+        """,
+        dead,
+        team.territory,
+        team.reps,
+        [*team.reps, team.owner],
+    )
+    response = await upload(gateway_client, tenant, b"external_id\nx\n", CSV)
+    assert response.json()["status"] == "succeeded", response.text
+    # Given back, then the new lead took turn 0.
+    assert await counters(db, team) == (1, [1, 0, 0], [1, 0, 0], 0)
+    status, error = await db.fetchrow(
+        "SELECT status, error FROM assignment_job WHERE id = $1", dead
+    )
+    assert status == "failed" and "gave its reserved turns back" in error
 
 
 # ---- jobs, limits, validation of the request -------------------------------------------------

@@ -47,3 +47,12 @@ class InvalidUpload(InvalidInput):
 class JobNotFound(NotFound):
     def __init__(self, job_id: object) -> None:
         super().__init__(f"no assignment job with id {job_id}", field="job_id")
+
+
+class ReferencedRowGone(Exception):
+    """A row the job's assignments point at was deleted while the job ran."""
+
+    def __init__(self, table: str, row_id: object) -> None:
+        super().__init__(f"{table} {row_id} was deleted while the job ran; upload the file again")
+        self.table = table
+        self.row_id = row_id

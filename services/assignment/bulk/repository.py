@@ -1,5 +1,5 @@
-"""SQL of bulk jobs: the job row, the set-based writes of a job, its errors and its export.
-Every statement on a job filters by its tenant."""
+"""SQL of bulk jobs: the job row, the set-based writes of a job, giving a reservation back, its
+errors and its export. Every statement on a job filters by its tenant."""
 
 import uuid
 from collections.abc import Awaitable, Callable
@@ -7,8 +7,17 @@ from typing import Any
 
 import asyncpg
 
-from services.assignment.bulk.matching import decision_steps_sql
+from services.assignment.bulk import explanation
+from services.assignment.bulk.errors import ReferencedRowGone
+from services.assignment.bulk.ids import ordered_uuid_sql
 from services.assignment.leads.compiled_alignment import CompiledAlignment
+
+
+def _sql_uuid(value: uuid.UUID) -> str:
+    # DDL and the statements built per table take the ids as literals (a uuid.UUID renders
+    # safely).
+    return f"'{uuid.UUID(str(value))}'::uuid"
+
 
 _JOB_COLUMNS = """
     id, kind, status, stage, alignment_id, total_rows, processed_rows, assigned_rows,
@@ -19,6 +28,7 @@ _JOB_COLUMNS = """
 async def create_job(
     connection: asyncpg.Connection,
     *,
+    job_id: uuid.UUID,
     tenant_id: uuid.UUID,
     alignment_id: uuid.UUID,
     total_rows: int,
@@ -27,12 +37,13 @@ async def create_job(
 ) -> asyncpg.Record:
     row = await connection.fetchrow(
         f"""
-        INSERT INTO assignment_job (tenant_id, kind, status, stage, alignment_id, total_rows,
+        INSERT INTO assignment_job (id, tenant_id, kind, status, stage, alignment_id, total_rows,
                                     summary, started_at)
-        VALUES ($1, 'lead_upload', $2::text, 'queued', $3, $4, $5,
-                CASE WHEN $2::text = 'running' THEN now() END)
+        VALUES ($1, $2, 'lead_upload', $3::text, 'queued', $4, $5, $6,
+                CASE WHEN $3::text = 'running' THEN now() END)
         RETURNING {_JOB_COLUMNS}
         """,
+        job_id,
         tenant_id,
         status,
         alignment_id,
@@ -98,6 +109,26 @@ async def fail_job(
     )
 
 
+async def fail_job_if_running(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    error: str,
+) -> None:
+    """``fail_job``, unless the job already ended (say, failed with a more precise reason)."""
+    await connection.execute(
+        """
+        UPDATE assignment_job
+           SET status = 'failed', error = $3, finished_at = now(), assigned_rows = 0
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')
+        """,
+        tenant_id,
+        job_id,
+        error,
+    )
+
+
 async def finish_job(
     connection: asyncpg.Connection,
     *,
@@ -123,19 +154,172 @@ async def finish_job(
     )
 
 
+# The assignments of a range of rows, with everything they need; the explanation: the
+# precedence steps, then the distribution steps (none for a named account).
+_RESULT = """
+CREATE UNLOGGED TABLE {result} AS
+SELECT m.row_number, m.lead_id, {assignment_id} AS assignment_id, m.account_id,
+       CASE WHEN m.rep_id IS NOT NULL THEN m.territory_id ELSE p.territory_id END AS territory_id,
+       coalesce(m.rep_id, p.rep_id) AS rep_id,
+       m.matched_rule,
+       p.distribution_rule,
+       concat('[', {first_step}, {more_steps}, p.steps, ']')::jsonb AS explanation
+  FROM {match} m
+  LEFT JOIN ({pick}) p ON p.row_number = m.row_number
+ WHERE m.row_number BETWEEN {low} AND {high}
+"""
+
+
+async def build_result(
+    connection: asyncpg.Connection,
+    *,
+    compiled: CompiledAlignment,
+    result: str,
+    match: str,
+    pick_sql: str,
+    ids_epoch_ms: int,
+    low: int,
+    high: int,
+) -> dict[str, Any]:
+    """The assignments of rows ``low`` to ``high``, explanations included, in one CREATE
+    TABLE AS (parallel workers may build it), so that the write transaction only copies them.
+    ``pick_sql`` must read only that range of its rows. Returns their summary."""
+    first_step, more_steps = explanation.decision_steps(
+        m="m", rule_count=len(compiled.rule_territory_ids)
+    )
+    await connection.execute(
+        _RESULT.format(
+            result=result,
+            assignment_id=ordered_uuid_sql(epoch_ms=ids_epoch_ms, counter="m.row_number"),
+            first_step=first_step,
+            more_steps=more_steps,
+            match=match,
+            pick=pick_sql,
+            low=int(low),
+            high=int(high),
+        )
+    )
+    rows = await connection.fetch(
+        f"""
+        SELECT matched_rule, count(*) AS rows, count(*) FILTER (WHERE rep_id IS NULL) AS queued
+          FROM {result} GROUP BY matched_rule
+        """
+    )
+    return {
+        "matched_rule": {row["matched_rule"]: row["rows"] for row in rows},
+        "queued_rows": sum(row["queued"] for row in rows),
+    }
+
+
+async def referenced_rows(connection: asyncpg.Connection, *, result: str, parents: str) -> None:
+    """The territories, reps and accounts the result's assignments point at (for
+    ``lock_referenced``): one pass over the result."""
+    await connection.execute(
+        f"""
+        CREATE UNLOGGED TABLE {parents} AS
+        SELECT territory_id, rep_id, account_id FROM {result}
+         GROUP BY GROUPING SETS ((territory_id), (rep_id), (account_id))
+        """
+    )
+
+
+async def can_skip_row_triggers(connection: asyncpg.Connection) -> bool:
+    """Whether this session may turn per-row trigger firing off for the write (superuser, or
+    granted SET on session_replication_role), and ``lead``/``assignment`` have no triggers but
+    their foreign keys' (which ``lock_job_parents`` and ``lock_referenced`` stand in for)."""
+    allowed: bool = await connection.fetchval(
+        """
+        SELECT has_parameter_privilege('session_replication_role', 'SET')
+           AND NOT EXISTS (SELECT FROM pg_trigger
+                            WHERE tgrelid IN ('lead'::regclass, 'assignment'::regclass,
+                                              'assignment_job_error'::regclass)
+                              AND NOT tgisinternal)
+           AND NOT EXISTS (SELECT FROM pg_rules
+                            WHERE schemaname = 'public'
+                              AND tablename IN ('lead', 'assignment', 'assignment_job_error'))
+        """
+    )
+    return allowed
+
+
+# Each foreign key of lead, assignment and assignment_job_error checks its row's parent with
+# SELECT … FOR KEY SHARE, row by row. The same, once per distinct parent: lock it against
+# deletion or a key change until the commit, and make sure it is still there.
+_LOCK_AND_CHECK = """
+WITH needed AS ({needed}),
+locked AS (
+    SELECT p.id FROM {table} p WHERE p.id IN (SELECT * FROM needed) FOR KEY SHARE OF p
+)
+SELECT n.id FROM needed n(id) WHERE n.id NOT IN (SELECT id FROM locked) LIMIT 1
+"""
+
+
+async def _lock_and_check(connection: asyncpg.Connection, checks: list[tuple[str, str]]) -> None:
+    for table, needed in checks:
+        missing = await connection.fetchval(_LOCK_AND_CHECK.format(table=table, needed=needed))
+        if missing is not None:
+            raise ReferencedRowGone(table, missing)
+
+
+async def lock_job_parents(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+) -> None:
+    """In the write transaction, with per-row foreign key triggers off: the tenant, the job
+    and the alignment every row points at. Raises ``ReferencedRowGone``."""
+    await _lock_and_check(
+        connection,
+        [
+            ("tenant", f"SELECT {_sql_uuid(tenant_id)}"),
+            ("assignment_job", f"SELECT {_sql_uuid(job_id)}"),
+            ("alignment", f"SELECT {_sql_uuid(alignment_id)}"),
+        ],
+    )
+
+
+async def lock_referenced(connection: asyncpg.Connection, *, parents: str) -> None:
+    """The same for the territories, reps and accounts a batch of assignments points at
+    (``parents``, from ``referenced_rows``)."""
+    await _lock_and_check(
+        connection,
+        [
+            ("territory", f"SELECT territory_id FROM {parents} WHERE territory_id IS NOT NULL"),
+            ("rep", f"SELECT rep_id FROM {parents} WHERE rep_id IS NOT NULL"),
+            ("account", f"SELECT account_id FROM {parents} WHERE account_id IS NOT NULL"),
+        ],
+    )
+
+
+async def copy_errors(connection: asyncpg.Connection, *, job_id: uuid.UUID, lead: str) -> int:
+    """The rejected rows into ``assignment_job_error``; returns how many. (A field can be an
+    unknown key of a JSON line, of any length: cut to the column's 100 characters.)"""
+    status = await connection.execute(
+        f"""
+        INSERT INTO assignment_job_error (job_id, row_number, field, message)
+        SELECT $1, row_number, left(problem[1], 100), problem[2]
+          FROM {lead} WHERE problem IS NOT NULL
+        """,
+        job_id,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
 async def write_leads(
-    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID, lead: str
 ) -> int:
     status = await connection.execute(
-        """
+        f"""
         INSERT INTO lead (id, tenant_id, external_id, email, domain, location, postal_code,
                           country, industry, employee_count, annual_revenue, attributes, job_id,
                           job_row_number)
         SELECT lead_id, $1, external_id, email, domain, location, postal_code, country,
-               industry, employee_count, annual_revenue, coalesce(attributes, '{}'), $2,
+               industry, employee_count, annual_revenue, coalesce(attributes, '{{}}'), $2,
                row_number
-          FROM bulk_lead
-         WHERE error_field IS NULL
+          FROM {lead}
+         WHERE problem IS NULL
         """,
         tenant_id,
         job_id,
@@ -146,46 +330,112 @@ async def write_leads(
 async def write_assignments(
     connection: asyncpg.Connection,
     *,
-    compiled: CompiledAlignment,
     tenant_id: uuid.UUID,
-    match_table: str,
-    pick_table: str,
+    alignment_id: uuid.UUID,
+    result: str,
 ) -> int:
-    steps = decision_steps_sql(
-        match="m", rule_ids="$1::uuid[]", rule_count=len(compiled.rule_territory_ids)
-    )
     status = await connection.execute(
         f"""
-        INSERT INTO assignment (tenant_id, lead_id, account_id, alignment_id, territory_id,
+        INSERT INTO assignment (id, tenant_id, lead_id, account_id, alignment_id, territory_id,
                                 rep_id, matched_rule, distribution_rule, explanation)
-        SELECT $2, b.lead_id, m.account_id, $3, p.territory_id, p.rep_id, m.matched_rule,
-               p.distribution_rule, {steps} || p.steps
-          FROM bulk_lead b
-          JOIN {match_table} m ON m.row_number = b.row_number
-          JOIN {pick_table} p ON p.row_number = b.row_number
-         WHERE b.error_field IS NULL
+        SELECT assignment_id, $1, lead_id, account_id, $2, territory_id, rep_id, matched_rule,
+               distribution_rule, explanation
+          FROM {result}
         """,
-        list(compiled.rule_territory_ids),
         tenant_id,
-        compiled.alignment_id,
+        alignment_id,
     )
     return int(status.rsplit(" ", 1)[1])
 
 
-async def summarise(
-    connection: asyncpg.Connection, *, match_table: str, pick_table: str
-) -> dict[str, Any]:
-    rows = await connection.fetch(
-        f"""
-        SELECT m.matched_rule, count(*) AS rows, count(*) FILTER (WHERE p.rep_id IS NULL) AS queued
-          FROM {match_table} m JOIN {pick_table} p ON p.row_number = m.row_number
-         GROUP BY m.matched_rule ORDER BY m.matched_rule
-        """
+async def drop_reservation(connection: asyncpg.Connection, *, job_id: uuid.UUID) -> None:
+    """The job's writes commit with this: its reservation is now its assignments."""
+    await connection.execute("DELETE FROM assignment_bulk.reservation WHERE job_id = $1", job_id)
+
+
+# Territories (the fallback last), then reps, each in id order: the order of the reservation
+# and of ``assign_lead_commit``.
+_LOCK_RESERVED = (
+    """
+    SELECT t.id FROM territory t
+     WHERE t.id IN (SELECT territory_id FROM assignment_bulk.reservation WHERE job_id = $1)
+     ORDER BY t.is_fallback, t.id
+       FOR NO KEY UPDATE OF t
+    """,
+    """
+    SELECT r.id FROM rep r
+     WHERE r.id IN (SELECT rep_id FROM assignment_bulk.reservation WHERE job_id = $1)
+     ORDER BY r.id
+       FOR NO KEY UPDATE OF r
+    """,
+)
+
+# Give back, in one statement, exactly what the job reserved, and forget the reservation.
+_GIVE_BACK = """
+WITH reserved AS (
+    DELETE FROM assignment_bulk.reservation WHERE job_id = $1
+    RETURNING territory_id, rep_id, turns, assigned, opened
+), turns AS (
+    UPDATE territory t SET turn_counter = t.turn_counter - r.turns
+      FROM (SELECT territory_id, sum(turns) AS turns FROM reserved
+             WHERE territory_id IS NOT NULL GROUP BY territory_id) r
+     WHERE t.id = r.territory_id AND r.turns <> 0
+    RETURNING t.id
+), members AS (
+    UPDATE territory_member tm SET assigned_count = tm.assigned_count - r.assigned
+      FROM (SELECT territory_id, rep_id, sum(assigned) AS assigned FROM reserved
+             WHERE territory_id IS NOT NULL AND rep_id IS NOT NULL
+             GROUP BY territory_id, rep_id) r
+     WHERE tm.territory_id = r.territory_id AND tm.rep_id = r.rep_id AND tm.role = 'owner'
+       AND r.assigned <> 0
+    RETURNING tm.rep_id
+), reps AS (
+    UPDATE rep p SET open_assignments = p.open_assignments - r.opened
+      FROM (SELECT rep_id, sum(opened) AS opened FROM reserved
+             WHERE rep_id IS NOT NULL GROUP BY rep_id) r
+     WHERE p.id = r.rep_id AND r.opened <> 0
+    RETURNING p.id
+)
+SELECT (SELECT count(*) FROM reserved) AS reserved_rows,
+       (SELECT count(*) FROM turns) AS territories,
+       (SELECT count(*) FROM members) AS members,
+       (SELECT count(*) FROM reps) AS reps
+"""
+
+
+async def give_back(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID, error: str
+) -> bool:
+    """Undo a job's reservation (if it still has one) and mark the job failed (unless it
+    ended already), in one transaction; returns whether there was a reservation."""
+    async with connection.transaction():
+        await connection.execute(
+            "SELECT 1 FROM assignment_job WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
+            tenant_id,
+            job_id,
+        )
+        for statement in _LOCK_RESERVED:
+            await connection.execute(statement, job_id)
+        given = await connection.fetchrow(_GIVE_BACK, job_id)
+        await fail_job_if_running(connection, tenant_id=tenant_id, job_id=job_id, error=error)
+    assert given is not None
+    return bool(given["reserved_rows"])
+
+
+async def unfinished_jobs(connection: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Lead upload jobs not yet ended, and those holding a reservation, of every tenant (for
+    the sweep, which tells the live ones from the abandoned)."""
+    return list(
+        await connection.fetch(
+            """
+            SELECT j.id, j.tenant_id FROM assignment_job j
+             WHERE j.kind = 'lead_upload' AND j.status IN ('pending', 'running')
+            UNION
+            SELECT j.id, j.tenant_id
+              FROM assignment_bulk.reservation r JOIN assignment_job j ON j.id = r.job_id
+            """
+        )
     )
-    return {
-        "matched_rule": {row["matched_rule"]: row["rows"] for row in rows},
-        "queued_rows": sum(row["queued"] for row in rows),
-    }
 
 
 async def list_errors(

@@ -2,13 +2,15 @@
 
 import asyncio
 import json
+import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
 
-from services.assignment.bulk import jobs, repository, staging
+from services.assignment.bulk import jobs, repository, staging, work
 from services.assignment.bulk.errors import (
     InvalidUpload,
     JobNotFound,
@@ -19,6 +21,7 @@ from services.assignment.bulk.schemas import JobErrorRead, JobRead
 from services.assignment.leads.compiled_alignment import compile_active_alignment
 from services.assignment.leads.errors import NoActiveAlignment
 
+logger = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
 MAX_BYTES = 512 * 1024 * 1024
 # Up to this many rows the upload is processed before answering (200); above it, 202.
@@ -28,14 +31,20 @@ MEDIA_TYPES: dict[str, staging.Format] = {
     "application/x-ndjson": "ndjson",
     "application/jsonl": "ndjson",
 }
-# The job's own session: room for a million staged rows in memory, and no JIT (its compile
-# time outweighs what it saves on these statements).
+# The job's own session: hash joins and sorts of a million rows in memory; no JIT (its compile
+# time outweighs what it saves on these statements); parallel plans for the CREATE TABLE AS
+# stages even though each hands every row back to the leader (the planner's default price of a
+# row through a worker queue assumes cheap rows; these are computed at tens of µs each).
 JOB_SESSION_SETTINGS = {
     "application_name": "assignment-bulk",
-    "temp_buffers": "1GB",
     "work_mem": "256MB",
     "jit": "off",
+    "parallel_tuple_cost": "0.001",
 }
+ABANDONED_ERROR = (
+    "the service stopped before the job finished; it wrote nothing and gave its reserved "
+    "turns back. Upload the file again."
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,30 @@ async def _open_job_connection(database_url: str) -> asyncpg.Connection:
     return connection
 
 
+async def sweep(connection: asyncpg.Connection) -> None:
+    """Clean up after jobs whose process died: drop their working tables, give their
+    reservations back and mark them failed. Cheap; run before every upload."""
+    dropped = await work.drop_abandoned(connection)
+    given = 0
+    for job in await repository.unfinished_jobs(connection):
+        if not await work.try_lock_job(connection, job["id"]):
+            continue  # its job is alive, in this or another process
+        try:
+            await repository.give_back(
+                connection, tenant_id=job["tenant_id"], job_id=job["id"], error=ABANDONED_ERROR
+            )
+            given += 1
+        finally:
+            await work.unlock_job(connection, job["id"])
+    if dropped or given:
+        logger.warning(
+            "bulk sweep: dropped the working tables of %d and failed %d abandoned jobs "
+            "(giving their reservations back)",
+            dropped,
+            given,
+        )
+
+
 async def upload_leads(
     *,
     database_url: str,
@@ -98,19 +131,24 @@ async def upload_leads(
     wait: bool,
 ) -> UploadResult:
     """Stage the whole body (so nothing is lost if the client goes away), then run the job:
-    inline for small uploads or ``wait``, else in the background."""
+    inline for small uploads or ``wait`` (the answer is the finished job, failed ones
+    included), else in the background."""
     fmt = media_format(content_type)
     connection = await _open_job_connection(database_url)
+    workspace: work.Workspace | None = None
     handed_over = False
     try:
-        limited = staging.LimitedBody(body, limit_bytes=MAX_BYTES)
         started = asyncio.get_running_loop().time()
+        ids_epoch_ms = int(time.time() * 1000)
+        await sweep(connection)
+        workspace = await work.open_workspace(connection)
+        limited = staging.LimitedBody(body, limit_bytes=MAX_BYTES)
         header = None
         if fmt == "csv":
-            header = await staging.stage_csv(connection, limited)
+            header = await staging.stage_csv(connection, limited, workspace=workspace)
         else:
-            await staging.stage_ndjson(connection, limited)
-        total_rows = await staging.count_rows(connection, fmt=fmt)
+            await staging.stage_ndjson(connection, limited, workspace=workspace)
+        total_rows = await staging.count_rows(connection, fmt=fmt, workspace=workspace)
         if total_rows > MAX_ROWS:
             raise TooManyRows(limit=MAX_ROWS)
         if total_rows == 0:
@@ -120,8 +158,12 @@ async def upload_leads(
             raise NoActiveAlignment()
         inline = wait or total_rows <= INLINE_ROWS
         receiving = round(asyncio.get_running_loop().time() - started, 3)
+        # Locked before it exists: a sweep never takes a job being created for abandoned.
+        job_id = uuid.uuid4()
+        await work.lock_job(connection, job_id)
         row = await repository.create_job(
             connection,
+            job_id=job_id,
             tenant_id=tenant_id,
             alignment_id=compiled.alignment_id,
             total_rows=total_rows,
@@ -130,22 +172,32 @@ async def upload_leads(
         )
         upload = jobs.StagedUpload(
             connection=connection,
+            connect=lambda: _open_job_connection(database_url),
+            workspace=workspace,
             tenant_id=tenant_id,
             job_id=row["id"],
             fmt=fmt,
             header=header,
             total_rows=total_rows,
             compiled=compiled,
+            ids_epoch_ms=ids_epoch_ms,
             timings={"receiving": receiving},
         )
         handed_over = True
         if not inline:
             jobs.start_in_background(upload, progress=pool)
             return UploadResult(job_read(row), finished=False)
-        await jobs.run(upload, progress=pool)
+        try:
+            await jobs.run(upload, progress=pool)
+        except Exception:
+            pass  # the job says failed and why (logged by ``run``): answer with it
     finally:
         if not handed_over:
-            await connection.close()
+            try:
+                if workspace is not None:
+                    await work.drop_workspace(connection, workspace)
+            finally:
+                await connection.close()
     async with pool.acquire() as reader:
         finished = await repository.get_job(reader, tenant_id=tenant_id, job_id=upload.job_id)
     assert finished is not None

@@ -1,8 +1,9 @@
-"""An upload into the database: the body streamed by COPY into a staging table of text, then
-checked and normalised in one set-based statement into the typed staging table ``bulk_lead``.
+"""An upload into the database: the body streamed by COPY into a working table of text (``raw``),
+then checked and normalised in one set-based statement into the typed working table ``lead``
+(both UNLOGGED tables of the job's workspace: see ``work.py``).
 
 Bad rows are not raised: each gets its first problem (field and an actionable message) in
-``bulk_lead.error_field``/``error_message`` and is later copied to ``assignment_job_error``.
+``lead.problem`` ([field, message]) and is later copied to ``assignment_job_error``.
 The normalisation is the single-lead path's (``LeadIn`` validators, ``lead_domain``,
 ``normalise_postal_code``), written in SQL; ``tests/assignment/test_bulk.py`` checks they agree.
 """
@@ -16,6 +17,8 @@ from typing import Literal
 import asyncpg
 
 from services.assignment.bulk.errors import InvalidUpload, TooManyBytes
+from services.assignment.bulk.ids import ordered_uuid_sql
+from services.assignment.bulk.work import SCHEMA, Workspace
 from services.assignment.leads.service import FREEMAIL_DOMAINS
 
 Format = Literal["csv", "ndjson"]
@@ -157,34 +160,46 @@ def _copy_problem(error: asyncpg.PostgresError, *, fmt: Format) -> InvalidUpload
     return InvalidUpload(f"the upload could not be read{where}: {message}; {advice}", field="body")
 
 
-async def stage_csv(connection: asyncpg.Connection, body: LimitedBody) -> CsvHeader:
-    """COPY a CSV upload into ``bulk_raw`` (row_number = 1 for the first row after the header)."""
+async def stage_csv(
+    connection: asyncpg.Connection, body: LimitedBody, *, workspace: Workspace
+) -> CsvHeader:
+    """COPY a CSV upload into ``raw`` (row_number = 1 for the first row after the header)."""
     header = parse_csv_header(await body.first_line())
     columns = header.staging_columns
     await connection.execute(
-        "CREATE TEMP TABLE bulk_raw (row_number bigint GENERATED ALWAYS AS IDENTITY, "
+        f"CREATE UNLOGGED TABLE {workspace.table('raw')} "
+        "(row_number bigint GENERATED ALWAYS AS IDENTITY, "
         + ", ".join(f"{column} text" for column in columns)
         + ")"
     )
     try:
         await connection.copy_to_table(
-            "bulk_raw", source=body.rest(), columns=columns, format="csv", header=False
+            workspace.bare("raw"),
+            schema_name=SCHEMA,
+            source=body.rest(),
+            columns=columns,
+            format="csv",
+            header=False,
         )
     except (asyncpg.BadCopyFileFormatError, asyncpg.CharacterNotInRepertoireError) as error:
         raise _copy_problem(error, fmt="csv") from error
     return header
 
 
-async def stage_ndjson(connection: asyncpg.Connection, body: LimitedBody) -> None:
-    """COPY each line of a JSON-lines upload as one text value into ``bulk_raw``."""
+async def stage_ndjson(
+    connection: asyncpg.Connection, body: LimitedBody, *, workspace: Workspace
+) -> None:
+    """COPY each line of a JSON-lines upload as one text value into ``raw``."""
     await connection.execute(
-        "CREATE TEMP TABLE bulk_raw (row_number bigint GENERATED ALWAYS AS IDENTITY, line text)"
+        f"CREATE UNLOGGED TABLE {workspace.table('raw')} "
+        "(row_number bigint GENERATED ALWAYS AS IDENTITY, line text)"
     )
     try:
         # CSV mode with a quote and delimiter that valid JSON never holds: lines pass verbatim
         # (text mode would unescape the backslashes of JSON strings).
         await connection.copy_to_table(
-            "bulk_raw",
+            workspace.bare("raw"),
+            schema_name=SCHEMA,
             source=body.rest(),
             columns=["line"],
             format="csv",
@@ -196,9 +211,12 @@ async def stage_ndjson(connection: asyncpg.Connection, body: LimitedBody) -> Non
         raise _copy_problem(error, fmt="ndjson") from error
 
 
-async def count_rows(connection: asyncpg.Connection, *, fmt: Format) -> int:
+async def count_rows(connection: asyncpg.Connection, *, fmt: Format, workspace: Workspace) -> int:
     blank = " WHERE line IS NOT NULL AND line !~ '^\\s*$'" if fmt == "ndjson" else ""
-    count: int = await connection.fetchval(f"SELECT count(*) FROM bulk_raw{blank}")
+    raw = workspace.table("raw")
+    # The statistics are what lets the planner see a large table and validate it in parallel.
+    await connection.execute(f"ANALYZE {raw}")
+    count: int = await connection.fetchval(f"SELECT count(*) FROM {raw}{blank}")
     return count
 
 
@@ -209,7 +227,7 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _csv_fields_sql(header: CsvHeader) -> str:
+def _csv_fields_sql(header: CsvHeader, raw: str) -> str:
     """One row per CSV row: each field's text (an empty cell is absent), attributes as JSON."""
     column_of = {field: f"r.c{index}" for index, field in enumerate(header.fields)}
 
@@ -232,7 +250,7 @@ def _csv_fields_sql(header: CsvHeader) -> str:
         SELECT r.row_number, NULL::text AS pre_field, NULL::text AS pre_message, {selected},
                NULL::text AS location_lon, NULL::text AS location_lat, false AS location_given,
                {attributes} AS attributes, 0 AS attribute_count
-          FROM bulk_raw r
+          FROM {raw} r
     """
 
 
@@ -243,7 +261,7 @@ _LOCATION_HELP = (
 )
 
 
-def _ndjson_fields_sql() -> str:
+def _ndjson_fields_sql(raw: str) -> str:
     allowed = "ARRAY[" + ", ".join(_sql_text(field) for field in NDJSON_FIELDS) + "]"
     checks = [
         "WHEN p.j IS NULL THEN ARRAY['row', 'not valid JSON: each line holds one JSON object, "
@@ -302,7 +320,7 @@ def _ndjson_fields_sql() -> str:
                            (SELECT e.key FROM jsonb_each(j.j -> 'attributes') e
                              WHERE jsonb_typeof(e.value) IN ('object', 'array')
                              ORDER BY e.key LIMIT 1) END AS bad_attribute
-                  FROM bulk_raw r
+                  FROM {raw} r
                  CROSS JOIN LATERAL (SELECT bulk_try_jsonb(r.line) AS j OFFSET 0) j
                  WHERE r.line IS NOT NULL AND r.line !~ '^\\s*$'
               ) p
@@ -319,32 +337,22 @@ _EMAIL = rf"^{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+[A-Za-z\u0080-\uffff][A-Za-z0-9\u0
 
 
 def _domain(column: str) -> str:
-    """``normalise_domain`` (accounts/domains.py) in SQL: the host of a URL or the part after an
-    e-mail's @, lower case, no port, trailing dot or ``www.``. Not checked here (see _DOMAIN);
-    internationalised names are not converted to punycode, so they fail the check."""
-    text = f"lower(regexp_replace({column}, '^\\s+|\\s+$', '', 'g'))"
-    address = (
-        f"CASE WHEN strpos({text}, '@') > 0 AND strpos({text}, '://') = 0 "
-        f"THEN substring({text} from '@([^@]*)$') ELSE {text} END"
-    )
-    host = (
-        "CASE WHEN strpos(a.t, '://') > 0 "
-        "THEN regexp_replace(regexp_replace(substring(a.t from '://([^/?#]*)'), '^.*@', ''),"
-        " ':[0-9]*$', '') "
-        "WHEN strpos(a.t, '/') > 0 "
-        "THEN regexp_replace(regexp_replace(split_part(a.t, '/', 1), '^.*@', ''), ':[0-9]*$', '')"
-        " ELSE split_part(a.t, ':', 1) END"
-    )
-    return (
-        f"(SELECT regexp_replace(rtrim({host}, '.'), '^www\\.', '') FROM (SELECT {address} AS t) a)"
-    )
+    """``normalise_domain`` (accounts/domains.py) in SQL: the function of the bulk module's
+    migration (STRICT: not even called for a row without the field)."""
+    return f"assignment_bulk.domain_of({column})"
 
 
-_DOMAIN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+# Labels of letters, digits and inner dashes, at least two. The 63-character limit of a label is
+# a separate test: a bounded repeat ({0,61}) makes PostgreSQL's regex engine ~15 times slower.
+_DOMAIN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+_LONG_LABEL = r"[^.]{64}"
 
 
 def _domain_ok(column: str) -> str:
-    return f"({column} ~ {_sql_text(_DOMAIN)} AND length({column}) <= 253)"
+    return (
+        f"({column} ~ {_sql_text(_DOMAIN)} AND {column} !~ {_sql_text(_LONG_LABEL)}"
+        f" AND length({column}) <= 253)"
+    )
 
 
 def _number(column: str) -> str:
@@ -420,104 +428,123 @@ CASE
 END
 """
 
+# Stage 1 of validation: every field's text (``s``) and its parse (``n_*``), one column each, so
+# that stage 2 reads each parse once. Two stages because the expressions of one would have to be
+# shared through a subquery kept apart by OFFSET 0, and such a subquery keeps a plan from running
+# in parallel workers.
 _NORMALISED = rf"""
-SELECT regexp_replace(s.email, '^\s+|\s+$', '', 'g') AS email_trimmed,
-       {_number("s.latitude")} AS latitude,
-       {_number("s.longitude")} AS longitude,
-       {_number("s.location_lon")} AS location_lon,
-       {_number("s.location_lat")} AS location_lat,
-       {_number("s.employee_count")} AS employee_count,
-       {_number("s.annual_revenue")} AS annual_revenue,
-       upper(btrim(s.country)) AS country,
-       {_domain("s.domain")} AS domain,
-       {_domain("s.email")} AS email_domain,
-       CASE WHEN upper(btrim(s.country)) = 'US' THEN
-                CASE WHEN c.code ~ '^\d{{3,4}}$' THEN lpad(c.code, 5, '0')
-                     WHEN c.code ~ '^\d{{5}}(-?\d{{4}})?$' THEN left(c.code, 5) END
-            WHEN c.code ~ '^[A-Z0-9]([A-Z0-9-]{{0,18}}[A-Z0-9])?$' THEN c.code
+SELECT s.*,
+       regexp_replace(s.email, '^\s+|\s+$', '', 'g') AS n_email_trimmed,
+       {_number("s.latitude")} AS n_latitude,
+       {_number("s.longitude")} AS n_longitude,
+       {_number("s.location_lon")} AS n_location_lon,
+       {_number("s.location_lat")} AS n_location_lat,
+       {_number("s.employee_count")} AS n_employee_count,
+       {_number("s.annual_revenue")} AS n_annual_revenue,
+       upper(btrim(s.country)) AS n_country,
+       {_domain("s.domain")} AS n_domain,
+       {_domain("s.email")} AS n_email_domain,
+       upper(regexp_replace(s.postal_code, '\s', '', 'g')) AS n_postal_compact
+"""
+
+# Stage 2 reads stage 1 as ``s`` (the texts) and ``n`` (the parses), as _FIRST_PROBLEM expects.
+_PARSED = r"""
+SELECT s.n_email_trimmed AS email_trimmed, s.n_latitude AS latitude,
+       s.n_longitude AS longitude, s.n_location_lon AS location_lon,
+       s.n_location_lat AS location_lat, s.n_employee_count AS employee_count,
+       s.n_annual_revenue AS annual_revenue, s.n_country AS country, s.n_domain AS domain,
+       s.n_email_domain AS email_domain,
+       CASE WHEN s.n_country = 'US' THEN
+                CASE WHEN s.n_postal_compact ~ '^\d{3,4}$' THEN lpad(s.n_postal_compact, 5, '0')
+                     WHEN s.n_postal_compact ~ '^\d{5}(-?\d{4})?$'
+                         THEN left(s.n_postal_compact, 5) END
+            WHEN s.n_postal_compact ~ '^[A-Z0-9]([A-Z0-9-]*[A-Z0-9])?$'
+                 AND length(s.n_postal_compact) <= 20 THEN s.n_postal_compact
        END AS postal_code
-  FROM (SELECT upper(regexp_replace(s.postal_code, '\s', '', 'g')) AS code) c
 """
 
-CREATE_BULK_LEAD = """
-CREATE TEMP TABLE bulk_lead (
-    row_number bigint NOT NULL,
-    lead_id uuid NOT NULL,
-    error_field text,
-    error_message text,
-    external_id text,
-    email text,
-    domain text,
-    account_external_id text,
-    longitude float8,
-    latitude float8,
-    location geometry(Point, 4326),
-    postal_code text,
-    country text,
-    industry text,
-    employee_count int,
-    annual_revenue numeric,
-    attributes jsonb
-)
-"""
+_FREEMAIL_SQL = "ARRAY[" + ", ".join(_sql_text(domain) for domain in FREEMAIL) + "]::text[]"
 
 
-def validation_sql(*, fmt: Format, header: CsvHeader | None) -> str:
-    """``INSERT INTO bulk_lead``: every staged row, typed and normalised, or with its problem.
-
-    $1: the freemail domains, which never name a company (the single path's list).
-    """
-    fields = _csv_fields_sql(header) if fmt == "csv" and header else _ndjson_fields_sql()
-    return f"""
-    INSERT INTO bulk_lead
-    SELECT s.row_number, gen_random_uuid(), e.problem[1], e.problem[2],
+def validation_sql(
+    *, fmt: Format, header: CsvHeader | None, workspace: Workspace, ids_epoch_ms: int
+) -> list[str]:
+    """Two CREATE TABLE AS statements (which, unlike an INSERT, may run in parallel): every
+    staged row parsed (``parsed``), then typed and normalised, or with its first problem
+    (``lead``: ``problem`` is NULL or [field, message]); each row gets its lead id (ordered by
+    row: see ``ids.py``). The freemail domains (the single path's list) never name a company.
+    Columns of a row with a problem may hold anything: only rows without one are used."""
+    raw = workspace.table("raw")
+    fields = _csv_fields_sql(header, raw) if fmt == "csv" and header else _ndjson_fields_sql(raw)
+    parsed = workspace.table("parsed")
+    lead_id = ordered_uuid_sql(epoch_ms=ids_epoch_ms, counter="s.row_number")
+    return [
+        f"CREATE UNLOGGED TABLE {parsed} AS {_NORMALISED} FROM ({fields}) s",
+        f"""
+    CREATE UNLOGGED TABLE {workspace.table("lead")} AS
+    SELECT s.row_number, {lead_id} AS lead_id, {_FIRST_PROBLEM} AS problem,
            s.external_id,
            CASE WHEN s.email IS NOT NULL THEN substring(n.email_trimmed from '^(.*)@')
-                || '@' || lower(substring(n.email_trimmed from '@([^@]*)$')) END,
-           CASE WHEN d.domain = ANY ($1::text[]) THEN NULL ELSE d.domain END,
+                || '@' || lower(substring(n.email_trimmed from '@([^@]*)$')) END AS email,
+           CASE WHEN d.domain = ANY ({_FREEMAIL_SQL}) THEN NULL ELSE d.domain END AS domain,
            s.account_external_id,
            g.longitude, g.latitude,
            CASE WHEN g.longitude IS NOT NULL
-                THEN ST_SetSRID(ST_MakePoint(g.longitude, g.latitude), 4326) END,
-           CASE WHEN s.postal_code <> '' THEN n.postal_code END,
+                THEN ST_SetSRID(ST_MakePoint(g.longitude, g.latitude), 4326) END AS location,
+           CASE WHEN s.postal_code <> '' THEN n.postal_code END AS postal_code,
            n.country, s.industry,
-           CASE WHEN e.problem IS NULL THEN n.employee_count::int END,
-           CASE WHEN e.problem IS NULL THEN n.annual_revenue END, s.attributes
-      FROM ({fields}) s
-     CROSS JOIN LATERAL ({_NORMALISED} OFFSET 0) n
-     CROSS JOIN LATERAL (SELECT {_FIRST_PROBLEM} AS problem) e
+           CASE WHEN n.employee_count BETWEEN 0 AND 10000000
+                THEN n.employee_count::int END AS employee_count,
+           n.annual_revenue,
+           s.attributes
+      FROM {parsed} s
+     CROSS JOIN LATERAL ({_PARSED}) n
      CROSS JOIN LATERAL (
-        SELECT CASE WHEN e.problem IS NULL
-                    THEN coalesce(CASE WHEN s.domain <> '' THEN n.domain END, n.email_domain)
-               END AS domain
+        SELECT coalesce(CASE WHEN s.domain <> '' THEN n.domain END, n.email_domain) AS domain
      ) d
      CROSS JOIN LATERAL (
-        SELECT CASE WHEN e.problem IS NOT NULL THEN NULL
-                    WHEN s.location_given THEN n.location_lon::float8
-                    ELSE n.longitude::float8 END AS longitude,
-               CASE WHEN e.problem IS NOT NULL THEN NULL
-                    WHEN s.location_given THEN n.location_lat::float8
-                    ELSE n.latitude::float8 END AS latitude
+        SELECT CASE WHEN s.location_given THEN n.location_lon ELSE n.longitude END AS longitude,
+               CASE WHEN s.location_given THEN n.location_lat ELSE n.latitude END AS latitude
+     ) p
+     CROSS JOIN LATERAL (
+        SELECT CASE WHEN p.longitude BETWEEN -180 AND 180 AND p.latitude BETWEEN -90 AND 90
+                    THEN p.longitude::float8 END AS longitude,
+               CASE WHEN p.longitude BETWEEN -180 AND 180 AND p.latitude BETWEEN -90 AND 90
+                    THEN p.latitude::float8 END AS latitude
      ) g
-    """
+    """,
+    ]
+
+
+@dataclass(frozen=True)
+class Validated:
+    valid_rows: int
+    failed_rows: int
+    last_row: int  # the highest row number (a JSON-lines file's blank lines have numbers too)
 
 
 async def validate(
-    connection: asyncpg.Connection, *, fmt: Format, header: CsvHeader | None
-) -> None:
-    await connection.execute(CREATE_BULK_LEAD)
-    await connection.execute(validation_sql(fmt=fmt, header=header), FREEMAIL)
-    await connection.execute("ANALYZE bulk_lead")
-
-
-async def copy_errors(connection: asyncpg.Connection, *, job_id: object) -> int:
-    """The rejected rows into ``assignment_job_error``; returns how many."""
-    status = await connection.execute(
-        """
-        INSERT INTO assignment_job_error (job_id, row_number, field, message)
-        SELECT $1, row_number, error_field, error_message
-          FROM bulk_lead WHERE error_field IS NOT NULL
-        """,
-        job_id,
+    connection: asyncpg.Connection,
+    *,
+    fmt: Format,
+    header: CsvHeader | None,
+    workspace: Workspace,
+    ids_epoch_ms: int,
+) -> Validated:
+    parse, type_and_check = validation_sql(
+        fmt=fmt, header=header, workspace=workspace, ids_epoch_ms=ids_epoch_ms
     )
-    return int(status.rsplit(" ", 1)[1])
+    parsed, lead = workspace.table("parsed"), workspace.table("lead")
+    await connection.execute(parse)
+    await connection.execute(f"ANALYZE {parsed}")
+    await connection.execute(type_and_check)
+    await connection.execute(f"DROP TABLE {parsed}; ANALYZE {lead}")
+    counts = await connection.fetchrow(
+        f"SELECT count(*) FILTER (WHERE problem IS NULL) AS valid, "
+        f"count(*) FILTER (WHERE problem IS NOT NULL) AS failed, "
+        f"coalesce(max(row_number), 0) AS last FROM {lead}"
+    )
+    assert counts is not None
+    return Validated(
+        valid_rows=counts["valid"], failed_rows=counts["failed"], last_row=counts["last"]
+    )
