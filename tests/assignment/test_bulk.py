@@ -40,13 +40,6 @@ CSV = {"Content-Type": "text/csv"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
 async def postal_codes(db: asyncpg.Connection) -> None:
     # ZZ is a user-assigned country code: these rows never clash with shipped data.

@@ -114,6 +114,17 @@ class _Writer:
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"bulk-writer-{self.upload.job_id}")
 
+    async def send(self, result: str | None) -> None:
+        """Hand the writer a chunk (None: the last was sent); raises if the writer fails first,
+        rather than waiting forever on a full queue."""
+        assert self.task is not None
+        put = asyncio.ensure_future(self.chunks.put(result))
+        await asyncio.wait({put, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            self.check()
+            raise RuntimeError("the bulk writer stopped before taking all its chunks")
+
     def check(self) -> None:
         """Raise now if the writer already failed (the job stops rather than reserving or
         building what nobody will write)."""
@@ -268,8 +279,8 @@ async def _match_and_assign(
                 high=high,
             )
             _add_counts(writer.summary, counts)
-            await writer.chunks.put(result)
-        await writer.chunks.put(None)
+            await writer.send(result)
+        await writer.send(None)
         assert writer.task is not None
         await writer.task
     except BaseException as error:

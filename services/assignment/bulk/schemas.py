@@ -16,16 +16,18 @@ class JobRead(BaseModel):
     kind: str
     status: JobStatus
     stage: str | None = Field(
-        description="receiving, validating, matching, writing_leads, distributing, "
-        "writing_assignments, done"
+        description="queued, validating, matching (the leads are written meanwhile), "
+        "distributing (the job's turns are reserved: the territories' counters move now), "
+        "writing_assignments, done; nothing of the job is visible before done"
     )
     alignment_id: uuid.UUID | None
     total_rows: int = Field(description="Rows received (the header of a CSV is not a row)")
-    processed_rows: int = Field(description="Rows matched so far")
+    processed_rows: int = Field(description="Rows validated (rejected ones) or matched so far")
     assigned_rows: int = Field(description="Valid rows written with an assignment")
     failed_rows: int = Field(description="Rows rejected; see the job's errors")
     summary: dict[str, Any] = Field(
-        description="Counts by matched rule and outcome, and seconds spent in each stage"
+        description="Counts by matched rule and outcome, and seconds spent in each stage "
+        "(locks_held: how long the job held the territory and rep rows)"
     )
     error: str | None = Field(description="Why the job failed, when it did")
     created_at: datetime
