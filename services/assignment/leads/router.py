@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 
 from services.assignment.leads import repository, service
-from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
+from services.assignment.leads.schemas import AssignmentRead, LeadIn
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.errors import NotFound
 
@@ -58,16 +58,4 @@ async def get_assignment(
         )
     if row is None:
         raise NotFound(f"no assignment with id {assignment_id}", field="assignment_id")
-    return AssignmentRead(
-        assignment_id=row["assignment_id"],
-        lead_id=row["lead_id"],
-        alignment_id=row["alignment_id"],
-        territory=NamedRef(id=row["territory_id"], name=row["territory_name"])
-        if row["territory_id"]
-        else None,
-        rep=NamedRef(id=row["rep_id"], name=row["rep_name"]) if row["rep_id"] else None,
-        matched_rule=row["matched_rule"],
-        distribution_rule=row["distribution_rule"],
-        explanation=row["explanation"],
-        created_at=row["created_at"],
-    )
+    return service.to_read(row, territory_name=row["territory_name"], replayed=False)

@@ -243,7 +243,7 @@ def _lead_columns(lead: LeadIn, *, domain: str | None, postal_code: str | None) 
     return {key: value for key, value in columns.items() if value is not None}
 
 
-def _to_read(row: asyncpg.Record, *, territory_name: str | None, replayed: bool) -> AssignmentRead:
+def to_read(row: asyncpg.Record, *, territory_name: str | None, replayed: bool) -> AssignmentRead:
     return AssignmentRead(
         assignment_id=row["assignment_id"],
         lead_id=row["lead_id"],
@@ -268,7 +268,7 @@ async def _replay(
     )
     if row is None:
         raise NotFound(f"the assignment {assignment_id} of this Idempotency-Key no longer exists")
-    return _to_read(row, territory_name=row["territory_name"], replayed=True)
+    return to_read(row, territory_name=row["territory_name"], replayed=True)
 
 
 async def assign_lead(
