@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from shared.auth import KeyCache
+from shared.auth_limit import FailedAuthLimiter
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import PROBLEM_CONTENT_TYPE, PROBLEM_RESPONSES, install_error_handlers
 from shared.http_client import ServiceClient
@@ -86,6 +87,9 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+        app.state.auth_limiter = FailedAuthLimiter(
+            limit=settings.auth_failure_limit, window_seconds=settings.auth_failure_window_seconds
+        )
         app.state.clients = {
             service: ServiceClient(
                 service=service,

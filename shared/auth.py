@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.api_keys import hash_token, scope_allows
+from shared.auth_limit import FailedAuthLimiter, client_address
 from shared.errors import Forbidden, Unauthorized
 
 # Declared as security schemes so the OpenAPI document shows how to authenticate.
@@ -70,11 +71,20 @@ class KeyCache:
         self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
 
 
-async def lookup_principal(engine: AsyncEngine, token: str, cache: KeyCache) -> Principal | None:
+async def lookup_principal(
+    engine: AsyncEngine,
+    token: str,
+    cache: KeyCache,
+    *,
+    before_lookup: Callable[[str], None] | None = None,
+) -> Principal | None:
+    """``before_lookup(key_hash)`` runs only when the database must be asked (it may refuse)."""
     key_hash = hash_token(token)
     hit, principal = cache.get(key_hash)
     if hit:
         return principal
+    if before_lookup is not None:
+        before_lookup(key_hash)
     async with engine.begin() as connection:
         row = (await connection.execute(_LOOKUP_SQL, {"key_hash": key_hash})).first()
     principal = (
@@ -96,9 +106,18 @@ async def authenticate(
     token = api_key or (bearer.credentials if bearer is not None else None)
     if not token:
         raise Unauthorized("Send your API key in the X-API-Key header (or as a Bearer token).")
-    principal = await lookup_principal(request.app.state.engine, token, request.app.state.key_cache)
+    limiter: FailedAuthLimiter = request.app.state.auth_limiter
+    address = client_address(request)
+    principal = await lookup_principal(
+        request.app.state.engine,
+        token,
+        request.app.state.key_cache,
+        before_lookup=lambda key_hash: limiter.check(address, key_hash),
+    )
     if principal is None:
+        limiter.record_failure(address)
         raise Unauthorized("The API key is unknown, revoked or expired; create a new one.")
+    limiter.record_success(hash_token(token))
     request.state.principal = principal
     return principal
 

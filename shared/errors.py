@@ -58,6 +58,14 @@ class InvalidGeometry(AppError):
     status, slug, title = 422, "invalid-geometry", "Invalid geometry"
 
 
+class RateLimited(AppError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class UpstreamUnavailable(AppError):
     status, slug, title = 503, "upstream-unavailable", "A downstream service is unavailable"
 
@@ -111,6 +119,14 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return path or "body"
 
 
+def _error_headers(exc: AppError) -> dict[str, str] | None:
+    if exc.status == 401:
+        return {"WWW-Authenticate": "ApiKey"}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return None
+
+
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem_response(
@@ -120,7 +136,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
         slug=exc.slug,
         request=request,
         field=exc.field,
-        headers={"WWW-Authenticate": "ApiKey"} if exc.status == 401 else None,
+        headers=_error_headers(exc),
         **exc.extra,
     )
 

@@ -1,18 +1,26 @@
 """Platform settings read from the environment (prefix ``TERRITORY_``)."""
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 SERVICE_NAMES = ("assignment", "planning", "proximity", "metrics")
+DEFAULT_DATABASE_URL = "postgresql://territory@127.0.0.1:54329/territory"
+# Passwords that ship in this repository (compose's fallback, the Secret example) or that any
+# scanner tries first: never acceptable in production.
+_DEFAULT_PASSWORDS = frozenset(
+    {"territory", "postgres", "password", "secret", "change-me", "changeme", "admin"}
+)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TERRITORY_", extra="ignore")
 
     database_url: str = Field(
-        default="postgresql://territory@127.0.0.1:54329/territory",
+        default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("TERRITORY_DATABASE_URL", "DATABASE_URL"),
     )
     db_pool_size: int = 10
@@ -38,6 +46,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # --- Deployment safety and abuse limits (ratelimit) ---
+    # production refuses to start with a default or missing secret (see _no_default_secrets).
+    environment: Literal["development", "test", "production"] = "development"
+    # Failed API-key lookups per client address and process before further unknown keys from
+    # that address are answered 429 without a database lookup, for the rest of the window.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=3600)
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_driver(cls, value: str) -> str:
@@ -46,6 +62,29 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+    @model_validator(mode="after")
+    def _no_default_secrets(self) -> "Settings":
+        """Outside development and tests, a default or missing secret is a deployment mistake."""
+        if self.environment != "production":
+            return self
+        url = make_url(self.libpq_database_url)
+        problems = []
+        if url == make_url(DEFAULT_DATABASE_URL):
+            problems.append("DATABASE_URL is the development default")
+        elif not url.password:
+            problems.append("DATABASE_URL has no password")
+        elif url.password.lower() in _DEFAULT_PASSWORDS:
+            problems.append(f"DATABASE_URL's password is a well-known default ({url.password!r})")
+        if problems:
+            raise ValueError(
+                "refusing to start with TERRITORY_ENVIRONMENT=production: "
+                + "; ".join(problems)
+                + ". Set DATABASE_URL (or TERRITORY_DATABASE_URL) to a URL with the real "
+                "password from your secret manager, e.g. "
+                "postgresql://territory:<password>@db.internal:5432/territory."
+            )
+        return self
 
     @property
     def libpq_database_url(self) -> str:
