@@ -7,6 +7,7 @@ still need it), the fallback. ``explanation.py`` renders the steps it took.
 """
 
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -37,7 +38,7 @@ SELECT tm.rep_id, array_agg(t.id ORDER BY t.level DESC, t.name, t.id) AS territo
 
 # Three statements, each a CREATE TABLE AS (so that, over UNLOGGED tables, they may run in
 # parallel workers, which a LATERAL subquery per row would prevent). {tenant}, {alignment},
-# {fallback}: SQL values.
+# {fallback}: SQL values (ids, rendered by _uuid_sql); the rules' operands are bound ($1, $2).
 # 1. Per row: its named account and owner, the territories whose rules it satisfies (in rule
 # order), its point.
 _ACCOUNT_AND_RULES = """
@@ -53,7 +54,7 @@ SELECT l.row_number, {carry}
        l.location IS NULL AND pc.centroid IS NOT NULL AS from_postal_code,
        CASE WHEN l.location IS NULL AND pc.centroid IS NULL AND l.postal_code IS NOT NULL
             THEN l.country || ' ' || l.postal_code END AS unknown_postal_code
-  FROM ({relation}) l
+  FROM ({relation}) l{rule_values}
   LEFT JOIN account by_id
          ON by_id.tenant_id = {tenant} AND by_id.external_id = l.account_external_id
   LEFT JOIN {domain} by_domain ON by_id.id IS NULL AND by_domain.domain = l.domain
@@ -150,26 +151,38 @@ async def _match(
         "alignment": _uuid_sql(compiled.alignment_id),
         "fallback": _uuid_sql(compiled.fallback_id),
         "rule_array": _rule_array(compiled),
+        "rule_values": (
+            " CROSS JOIN " + compiled.rule_values.relation(1) if compiled.rule_predicates else ""
+        ),
         "relation": relation_sql,
     }
+    # Only the statement that evaluates the rules reads their operands.
+    rule_arguments = compiled.rule_values.arguments if compiled.rule_predicates else ()
     others = {"named": "false", "owner_territory": "NULL::uuid", "owner_join": ""}
     named = {
         "named": "true",
         "owner_territory": "owner_territory.id",
         "owner_join": _OWNER_JOIN.format(**names),
     }
-    # (table, statement, its alias of the rows whose ``carry`` columns it copies, values)
-    statements = [
-        (names["domain"], f"{create} {names['domain']} AS {_LOOKUPS['domain']}", "", {}),
-        (names["owned"], f"{create} {names['owned']} AS {_LOOKUPS['owned']}", "", {}),
-        (names["accounts"], f"{create} {names['accounts']} AS {_ACCOUNT_AND_RULES}", "l", {}),
-        (names["containing"], f"{create} {names['containing']} AS {_CONTAINING}", "", {}),
-        (None, f"{create} {table} AS {_DECIDE}", "m", others),
-        (table, f"INSERT INTO {table} {_DECIDE}", "m", named),
+    # (table, statement, its alias of the rows whose ``carry`` columns it copies, values, args)
+    statements: list[tuple[str | None, str, str, dict[str, str], tuple[Any, ...]]] = [
+        (names["domain"], f"{create} {names['domain']} AS {_LOOKUPS['domain']}", "", {}, ()),
+        (names["owned"], f"{create} {names['owned']} AS {_LOOKUPS['owned']}", "", {}, ()),
+        (
+            names["accounts"],
+            f"{create} {names['accounts']} AS {_ACCOUNT_AND_RULES}",
+            "l",
+            {},
+            rule_arguments,
+        ),
+        (names["containing"], f"{create} {names['containing']} AS {_CONTAINING}", "", {}, ()),
+        (None, f"{create} {table} AS {_DECIDE}", "m", others, ()),
+        (table, f"INSERT INTO {table} {_DECIDE}", "m", named, ()),
     ]
-    for analyze, statement, alias, extra in statements:
+    for analyze, statement, alias, extra, arguments in statements:
         carried = "".join(f"{alias}.{column}, " for column in carry) if alias else ""
-        await connection.execute(statement.format(**names, **(values | extra | {"carry": carried})))
+        sql = statement.format(**names, **(values | extra | {"carry": carried}))
+        await connection.execute(sql, *arguments)
         if analyze:
             await connection.execute(f"ANALYZE {analyze}")
     await connection.execute(f"DROP TABLE {names['accounts']}, {names['containing']}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from services.assignment.rules.criteria import compile_criteria, criteria_from_json
+from services.assignment.rules.criteria import RuleValues, compile_criteria, criteria_from_json
 
 MAX_CACHED_TENANTS = 1000
 
@@ -37,13 +37,20 @@ class CompiledAlignment:
     territories: dict[uuid.UUID, TerritoryInfo] = field(repr=False)
     fallback_id: uuid.UUID | None = None
     # The rules' predicates over a lead row aliased ``l``, in ``rule_territory_ids`` order: the
-    # bulk matcher evaluates the same text over its staging table.
+    # bulk matcher evaluates the same text over its staging table. Their operands are bound:
+    # ``rule_values.relation(k)`` joined in, ``rule_values.arguments`` passed as $k, $k+1.
     rule_predicates: tuple[str, ...] = ()
+    rule_values: RuleValues = field(default_factory=RuleValues, repr=False)
+
+    @property
+    def match_arguments(self) -> tuple[Any, ...]:
+        """The arguments of ``match_sql`` after its 14 fixed ones: the rules' operands."""
+        return self.rule_values.arguments if self.rule_predicates else ()
 
 
 # $1 tenant, $2 alignment, $3 account external id, $4 domain, $5 longitude, $6 latitude,
 # $7 postal code, $8 country, $9 industry, $10 employee count, $11 annual revenue, $12 email,
-# $13 attributes, $14 idempotency key.
+# $13 attributes, $14 idempotency key; with rules, $15 and $16 their operands (RuleValues).
 _MATCH_SQL = """
 WITH l AS (
     SELECT $4::text AS domain, $7::text AS postal_code, $8::text AS country,
@@ -76,7 +83,7 @@ LEFT JOIN LATERAL (
      LIMIT 1
 ) acct ON true
 LEFT JOIN LATERAL (
-    SELECT {rule_array} AS matched FROM l
+    SELECT {rule_array} AS matched FROM l{rule_values}
 ) rules ON true
 LEFT JOIN LATERAL (
     SELECT array_agg(q.territory_id ORDER BY q.level DESC, q.territory_area_m2, q.territory_id)
@@ -98,14 +105,17 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def build_match_sql(predicates: list[str]) -> str:
+def build_match_sql(predicates: list[str], values: RuleValues) -> str:
     """One CASE per rule, collected into the array of every rule the lead satisfies."""
     if not predicates:
-        return _MATCH_SQL.format(rule_array="ARRAY[]::int[]")
+        return _MATCH_SQL.format(rule_array="ARRAY[]::int[]", rule_values="")
     cases = ", ".join(
         f"CASE WHEN {predicate} THEN {index} END" for index, predicate in enumerate(predicates)
     )
-    return _MATCH_SQL.format(rule_array=f"array_remove(ARRAY[{cases}]::int[], NULL)")
+    return _MATCH_SQL.format(
+        rule_array=f"array_remove(ARRAY[{cases}]::int[], NULL)",
+        rule_values=", " + values.relation(15),
+    )
 
 
 async def compile_active_alignment(
@@ -151,17 +161,20 @@ async def compile_alignment(
         (row for row in rows if _json(row["criteria"])),
         key=lambda row: (row["priority"], -row["level"], row["name"], row["id"]),
     )
+    values = RuleValues()
     predicates = [
-        compile_criteria(criteria_from_json(_json(row["criteria"]))) for row in with_rules
+        compile_criteria(criteria_from_json(_json(row["criteria"])), values=values)
+        for row in with_rules
     ]
     fallback = next((row["id"] for row in rows if row["is_fallback"]), None)
     return CompiledAlignment(
         alignment_id=alignment_id,
-        match_sql=build_match_sql(predicates),
+        match_sql=build_match_sql(predicates, values),
         rule_territory_ids=tuple(row["id"] for row in with_rules),
         territories=territories,
         fallback_id=fallback,
         rule_predicates=tuple(predicates),
+        rule_values=values,
     )
 
 

@@ -36,6 +36,7 @@ async def match_lead(
         str(lead.email) if lead.email else None,
         lead.attributes,
         idempotency_key,
+        *compiled.match_arguments,
     )
     assert row is not None  # the query always yields exactly one row
     return row

@@ -13,6 +13,7 @@ of it is true (two-valued logic, what a sales-ops admin expects).
 
 import math
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -103,77 +104,137 @@ class NotGroup(BaseModel):
 Criteria = Annotated[Union[Condition, AllGroup, AnyGroup, NotGroup], Field(union_mode="smart")]  # noqa: UP007
 
 
-def _literal(value: Scalar) -> str:
-    """A SQL literal: numbers are validated finite, text is quoted (standard_conforming_strings)."""
+class RuleValues:
+    """The user's values of compiled criteria, bound as two array parameters.
+
+    No value is ever written into the SQL text: a predicate reads its values as elements of
+    ``rule_values.t`` (text) and ``rule_values.n`` (numeric), a one-row relation the statement
+    that evaluates the predicates joins in (``relation``), so the same predicate text serves the
+    single-lead statement ($15, $16) and the bulk ones ($1, $2). The planner folds the elements
+    to constants wherever it plans for the actual parameters (the bulk statements).
+    """
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.numbers: list[Decimal] = []
+
+    def text(self, value: str) -> str:
+        # Postgres text holds no NUL; the API refuses NUL in input, this keeps the binding total.
+        self.texts.append(value.replace("\x00", ""))
+        return f"{RULE_VALUES}.t[{len(self.texts)}]"
+
+    def text_list(self, values: list[str]) -> str:
+        first = len(self.texts) + 1
+        self.texts.extend(value.replace("\x00", "") for value in values)
+        return f"{RULE_VALUES}.t[{first}:{len(self.texts)}]"
+
+    def number(self, value: Scalar) -> str:
+        self.numbers.append(_decimal(value))
+        return f"{RULE_VALUES}.n[{len(self.numbers)}]"
+
+    def number_list(self, values: list[Scalar]) -> str:
+        first = len(self.numbers) + 1
+        self.numbers.extend(_decimal(value) for value in values)
+        return f"{RULE_VALUES}.n[{first}:{len(self.numbers)}]"
+
+    def relation(self, first_parameter: int) -> str:
+        """The FROM item that binds the values: ``$k`` text[] and ``$k+1`` numeric[]."""
+        k = first_parameter
+        return f"(SELECT ${k}::text[] AS t, ${k + 1}::numeric[] AS n) {RULE_VALUES}"
+
+    @property
+    def arguments(self) -> tuple[list[str], list[Decimal]]:
+        return self.texts, self.numbers
+
+
+RULE_VALUES = "rule_values"
+# A custom attribute holds a number when it reads like one (no backslashes in the pattern: it
+# means the same whatever standard_conforming_strings says).
+_NUMERIC_TEXT = "'^[[:space:]]*-?[0-9]+([.][0-9]+)?[[:space:]]*$'"
+
+
+def _decimal(value: Scalar) -> Decimal:
+    """A number operand: finite, exact (a float keeps the digits it was written with)."""
     if isinstance(value, bool):
         raise ValueError("booleans are not comparable values")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("numbers must be finite")
-        return repr(float(value)) if isinstance(value, float) else str(value)
-    return "'" + str(value).replace("'", "''").replace("\x00", "") + "'"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number; this field compares numbers") from None
+    if not number.is_finite():
+        raise ValueError("numbers must be finite")
+    return number
 
 
-def _text_literal(value: Scalar) -> str:
-    return _literal(str(value).strip().lower())
+def _folded(value: Scalar) -> str:
+    """Text comparisons ignore case and surrounding blanks."""
+    return str(value).strip().lower()
 
 
-def _column(field: str, kind: Literal["text", "number"], alias: str) -> str:
+def _column(field: str, kind: Literal["text", "number"], alias: str, values: RuleValues) -> str:
     match = _ATTRIBUTE_KEY.match(field)
     if match is None:
         column = f"{alias}.{field}"
         return f"lower({column})" if kind == "text" else f"{column}::numeric"
-    raw = f"({alias}.attributes ->> {_literal(match.group(1))})"
+    raw = f"({alias}.attributes ->> {values.text(match.group(1))})"
     if kind == "text":
         return f"lower({raw})"
     # Custom attributes are free-form: a value that is not a number never matches a number op.
-    return f"(CASE WHEN {raw} ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' THEN {raw}::numeric END)"
+    return f"(CASE WHEN {raw} ~ {_NUMERIC_TEXT} THEN {raw}::numeric END)"
 
 
-def _compile_condition(condition: Condition, alias: str) -> str:
+def _compile_condition(condition: Condition, alias: str, values: RuleValues) -> str:
     kind: Literal["text", "number"] = LEAD_FIELDS.get(
         condition.field, "number" if condition.op in NUMBER_OPS else "text"
     )
-    column = _column(condition.field, kind, alias)
-    render = _literal if kind == "number" else _text_literal
+    column = _column(condition.field, kind, alias, values)
     op = condition.op
     if op == "exists":
         return f"({column} IS NOT NULL)"
     if op in ("in", "not_in"):
-        listed = ", ".join(render(value) for value in condition.values or [])
-        sql = f"{column} IN ({listed})"
+        listed = (
+            values.number_list(condition.values or [])
+            if kind == "number"
+            else values.text_list([_folded(value) for value in condition.values or []])
+        )
+        sql = f"{column} = ANY ({listed})"
         return f"COALESCE(NOT ({sql}), false)" if op == "not_in" else f"COALESCE({sql}, false)"
     if op == "prefix":
-        tests = " OR ".join(
-            f"starts_with({column}, {_text_literal(value)})" for value in condition.values or []
-        )
-        return f"COALESCE({tests}, false)"
+        prefixes = values.text_list([_folded(value) for value in condition.values or []])
+        return f"COALESCE({column} ^@ ANY ({prefixes}), false)"
     if op == "between":
-        return f"COALESCE({column} BETWEEN {_literal(condition.min or 0.0)} AND {_literal(condition.max or 0.0)}, false)"  # noqa: E501
+        low, high = values.number(condition.min or 0.0), values.number(condition.max or 0.0)
+        return f"COALESCE({column} BETWEEN {low} AND {high}, false)"
     assert condition.value is not None
     symbol = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-    return f"COALESCE({column} {symbol} {render(condition.value)}, false)"
+    if kind == "number":
+        operand = values.number(condition.value)
+    else:
+        operand = values.text(_folded(condition.value))
+    return f"COALESCE({column} {symbol} {operand}, false)"
 
 
-def compile_criteria(criteria: Criteria, *, alias: str = "l", depth: int = 0) -> str:
-    """A boolean SQL expression over the lead row ``alias``; never NULL."""
+def compile_criteria(
+    criteria: Criteria, *, values: RuleValues | None = None, alias: str = "l", depth: int = 0
+) -> str:
+    """A boolean SQL expression over the lead row ``alias``, never NULL; its operands go into
+    ``values`` (a throwaway collector when only checking that the criteria compile)."""
+    values = values if values is not None else RuleValues()
     if depth > MAX_DEPTH:
         raise ValueError(f"criteria nest deeper than {MAX_DEPTH} levels")
     if isinstance(criteria, Condition):
-        return _compile_condition(criteria, alias)
-    if isinstance(criteria, AllGroup):
-        return (
-            "("
-            + " AND ".join(compile_criteria(c, alias=alias, depth=depth + 1) for c in criteria.all)
-            + ")"
-        )  # noqa: E501
-    if isinstance(criteria, AnyGroup):
-        return (
-            "("
-            + " OR ".join(compile_criteria(c, alias=alias, depth=depth + 1) for c in criteria.any)
-            + ")"
-        )  # noqa: E501
-    return f"(NOT {compile_criteria(criteria.not_, alias=alias, depth=depth + 1)})"
+        return _compile_condition(criteria, alias, values)
+    if isinstance(criteria, AllGroup | AnyGroup):
+        parts, joiner = (
+            (criteria.all, " AND ") if isinstance(criteria, AllGroup) else (criteria.any, " OR ")
+        )
+        compiled = (
+            compile_criteria(part, values=values, alias=alias, depth=depth + 1) for part in parts
+        )
+        return "(" + joiner.join(compiled) + ")"
+    return f"(NOT {compile_criteria(criteria.not_, values=values, alias=alias, depth=depth + 1)})"
 
 
 def criteria_from_json(data: dict[str, Any]) -> Criteria:
