@@ -13,6 +13,10 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models import ApiKey, Tenant
 
 TOKEN_PREFIX = "tk_"
+# The gateway's request-rate tiers (deploy/nginx/gateway.conf.template): the token's prefix names
+# its key's tier, because nginx must pick the limit before anything is authenticated. A client
+# cannot move a key to another tier: changing the prefix makes a token that does not exist.
+RATE_TIER_PREFIXES = {"standard": TOKEN_PREFIX, "high": "tkh_"}
 SCOPES = ("read", "write", "admin")
 # Each scope includes the ones before it: admin can write, write can read.
 _SCOPE_RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
@@ -23,8 +27,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+def new_token(rate_tier: str = "standard") -> str:
+    return RATE_TIER_PREFIXES[rate_tier] + secrets.token_urlsafe(32)
 
 
 def scope_allows(granted: frozenset[str], required: str) -> bool:
@@ -72,8 +76,14 @@ async def issue_key(
     name: str,
     scopes: list[str],
     expires_at: datetime | None = None,
+    rate_tier: str = "standard",
 ) -> IssuedKey:
-    token = new_token()
+    if rate_tier not in RATE_TIER_PREFIXES:
+        raise InvalidInput(
+            f"rate_tier must be one of {', '.join(RATE_TIER_PREFIXES)}; got {rate_tier!r}",
+            field="rate_tier",
+        )
+    token = new_token(rate_tier)
     key = ApiKey(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -82,6 +92,7 @@ async def issue_key(
         key_hash=hash_token(token),
         scopes=normalise_scopes(scopes),
         expires_at=expires_at,
+        rate_tier=rate_tier,
     )
     session.add(key)
     await session.flush()

@@ -1,7 +1,7 @@
 """Admin command line: tenants, API keys and the demo tenant.
 
 python -m shared.cli create-tenant --slug acme --name "Acme Inc."
-python -m shared.cli create-key --tenant acme --scopes read,write [--name crm]
+python -m shared.cli create-key --tenant acme --scopes read,write [--name crm] [--rate-tier high]
 python -m shared.cli list-keys --tenant acme
 python -m shared.cli revoke-key --key-id UUID
 python -m shared.cli ensure-demo [--existing-key TOKEN]
@@ -33,9 +33,13 @@ async def _create_tenant(session: AsyncSession, args: argparse.Namespace) -> Non
 async def _create_key(session: AsyncSession, args: argparse.Namespace) -> None:
     tenant = await api_keys.get_tenant_by_slug(session, args.tenant)
     issued = await api_keys.issue_key(
-        session, tenant_id=tenant.id, name=args.name, scopes=args.scopes.split(",")
+        session,
+        tenant_id=tenant.id,
+        name=args.name,
+        scopes=args.scopes.split(","),
+        rate_tier=args.rate_tier,
     )
-    print(f"key id: {issued.key.id}", file=sys.stderr)
+    print(f"key id: {issued.key.id} (rate tier {issued.key.rate_tier})", file=sys.stderr)
     print("the token is shown only now; store it in your secret manager:", file=sys.stderr)
     print(issued.token)
 
@@ -47,7 +51,10 @@ async def _list_keys(session: AsyncSession, args: argparse.Namespace) -> None:
     )
     for key in keys:
         state = "revoked" if key.revoked_at else "active"
-        print(f"{key.id}  {key.prefix}…  {','.join(key.scopes):<17} {state:<8} {key.name}")
+        print(
+            f"{key.id}  {key.prefix}…  {','.join(key.scopes):<17} {key.rate_tier:<8} "
+            f"{state:<8} {key.name}"
+        )
 
 
 async def _revoke_key(session: AsyncSession, args: argparse.Namespace) -> None:
@@ -85,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--tenant", required=True, help="tenant slug")
     key.add_argument("--scopes", default="read", help="comma-separated: read,write,admin")
     key.add_argument("--name", default="cli")
+    key.add_argument(
+        "--rate-tier",
+        choices=sorted(api_keys.RATE_TIER_PREFIXES),
+        default="standard",
+        help="the gateway's request-rate limit for this key (README: Limits); to change it, "
+        "issue a new key and revoke the old one",
+    )
     key.set_defaults(handler=_create_key)
     listing = commands.add_parser("list-keys", help="list a tenant's keys (never the tokens)")
     listing.add_argument("--tenant", required=True, help="tenant slug")

@@ -34,6 +34,8 @@ PLACEHOLDERS = frozenset(
         *UPSTREAM_PLACEHOLDERS.values(),
         "RATE_LIMIT_RPS",
         "RATE_LIMIT_BURST",
+        "HIGH_RATE_LIMIT_RPS",
+        "HIGH_RATE_LIMIT_BURST",
         "ANON_RATE_LIMIT_RPS",
         "ANON_RATE_LIMIT_BURST",
         "MAX_BODY_SIZE",
@@ -101,6 +103,8 @@ def render_local_config(
     proxy_read_timeout: str = "30s",
     anon_rate_limit_rps: int | None = None,
     anon_rate_limit_burst: int | None = None,
+    high_rate_limit_rps: int | None = None,
+    high_rate_limit_burst: int | None = None,
     listen_host: str = "127.0.0.1",
     daemon: bool = True,
     worker_processes: int | str = "auto",
@@ -109,7 +113,8 @@ def render_local_config(
 
     ``upstreams`` maps each service (gateway, assignment, planning, proximity, metrics) to its
     ``host:port``. Requests without an API key get twice the keyed rate and burst per client
-    address unless ``anon_rate_limit_*`` say otherwise.
+    address unless ``anon_rate_limit_*`` say otherwise; keys of the high tier ten times the
+    keyed rate and burst unless ``high_rate_limit_*`` say otherwise.
     """
     missing = sorted(set(UPSTREAM_PLACEHOLDERS) - set(upstreams))
     extra = sorted(set(upstreams) - set(UPSTREAM_PLACEHOLDERS))
@@ -126,6 +131,8 @@ def render_local_config(
         **{UPSTREAM_PLACEHOLDERS[name]: address for name, address in upstreams.items()},
         "RATE_LIMIT_RPS": str(rate_limit_rps),
         "RATE_LIMIT_BURST": str(rate_limit_burst),
+        "HIGH_RATE_LIMIT_RPS": str(high_rate_limit_rps or 10 * rate_limit_rps),
+        "HIGH_RATE_LIMIT_BURST": str(high_rate_limit_burst or 10 * rate_limit_burst),
         "ANON_RATE_LIMIT_RPS": str(anon_rate_limit_rps or 2 * rate_limit_rps),
         "ANON_RATE_LIMIT_BURST": str(anon_rate_limit_burst or 2 * rate_limit_burst),
         "MAX_BODY_SIZE": max_body_size,
@@ -216,8 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--listen-host", default="127.0.0.1")
     for name in UPSTREAM_PLACEHOLDERS:
         parser.add_argument(f"--{name}", default=_default_address(name), metavar="HOST:PORT")
-    parser.add_argument("--rate", type=int, default=100, help="requests/s per API key")
-    parser.add_argument("--burst", type=int, default=200, help="burst per API key")
+    parser.add_argument("--rate", type=int, default=100, help="requests/s per standard key")
+    parser.add_argument("--burst", type=int, default=200, help="burst per standard key")
+    parser.add_argument("--high-rate", type=int, help="requests/s per high-tier key")
+    parser.add_argument("--high-burst", type=int, help="burst per high-tier key")
     parser.add_argument("--anon-rate", type=int, help="requests/s per address without a key")
     parser.add_argument("--anon-burst", type=int, help="burst per address without a key")
     parser.add_argument("--max-body-size", default="1m")
@@ -243,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limit_burst=args.burst,
             anon_rate_limit_rps=args.anon_rate,
             anon_rate_limit_burst=args.anon_burst,
+            high_rate_limit_rps=args.high_rate,
+            high_rate_limit_burst=args.high_burst,
             max_body_size=args.max_body_size,
             max_bulk_body_size=args.max_bulk_body_size,
             max_conns_per_service=args.max_conns_per_service,

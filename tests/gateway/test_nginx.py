@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import api_keys
+from tests.factories import TenantWithKey
 from tests.harness import (
     NginxProcess,
     ServiceProcess,
@@ -173,6 +176,44 @@ def test_rate_limit_per_key_is_a_429_problem(
             assert client.get("/healthz", headers=bearer).status_code == 429
             assert client.get("/healthz", headers={"X-API-Key": "tk_other"}).status_code == 200
             assert client.get("/healthz").status_code == 200
+
+
+async def test_high_tier_keys_have_their_own_limit(
+    services: dict[str, ServiceProcess],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tenant: TenantWithKey,
+    tmp_path: Path,
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        issued = await api_keys.issue_key(
+            session, tenant_id=tenant.tenant_id, name="crm", scopes=["read"], rate_tier="high"
+        )
+    high = issued.token
+    assert high.startswith("tkh_") and tenant.token.startswith("tk_")
+    limits = {"rate_limit_rps": 2, "rate_limit_burst": 2}
+    limits |= {"high_rate_limit_rps": 2, "high_rate_limit_burst": 20}
+    with start_nginx(tmp_path, services, **limits) as nginx:
+        async with httpx.AsyncClient(base_url=nginx.url, timeout=10.0) as client:
+
+            async def statuses(token: str, count: int) -> list[int]:
+                headers = {"X-API-Key": token}
+                return [
+                    (await client.get("/assignment/reps", headers=headers)).status_code
+                    for _ in range(count)
+                ]
+
+            standard = await statuses(tenant.token, 25)
+            assert standard[:3] == [200] * 3 and standard.count(429) >= 20, standard
+            # The high tier's burst of 20 lets 21 through where the standard key got 3.
+            high_statuses = await statuses(high, 25)
+            assert high_statuses[:21] == [200] * 21 and 429 in high_statuses, high_statuses
+            limited = await client.get("/assignment/reps", headers={"X-API-Key": high})
+            body = assert_problem(limited, 429)
+            assert "high tier" in body["detail"] and "burst 20" in body["detail"]
+            # Renaming a standard key into the high tier makes a token that does not exist.
+            upgraded = "tkh_" + tenant.token.removeprefix("tk_")
+            forged = await client.get("/assignment/reps", headers={"X-API-Key": upgraded})
+            assert forged.status_code == 401
 
 
 def test_stopped_upstream_is_a_502_problem(
