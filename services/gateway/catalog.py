@@ -13,6 +13,28 @@ from shared.settings import SERVICE_NAMES, Settings
 
 DOCUMENT_TTL_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 2.0
+# The limits are the gateway's (nginx) and the services' defaults; README "Limits" has the rest.
+API_DESCRIPTION = """\
+Sales-territory platform: lead assignment, territory planning, social proximity and performance
+metrics. Authenticate every call with `X-API-Key` (or `Authorization: Bearer`). Errors are
+RFC 9457 `application/problem+json`.
+
+## Rate limits
+
+Over a limit, any operation answers **429** (`/problems/rate-limited`) with a `Retry-After`
+header in seconds; wait that long, then retry (with the same `Idempotency-Key` for writes).
+
+| limited | default limit |
+|---|---|
+| each API key of the standard tier (tokens `tk_…`) | 100 requests/s, burst 200 |
+| each API key of the high tier (tokens `tkh_…`) | 1000 requests/s, burst 2000 |
+| requests without an API key, per client address | 200 requests/s, burst 400 |
+| unknown, revoked or expired keys, per client address | 20 per 60 s, then refused until the \
+60 s window ends |
+
+A key's tier is chosen when the key is issued (ask your administrator for a high-tier key for
+bulk backfills); the limits are per gateway instance and may be configured by the operator.
+"""
 
 
 class ServiceCatalog:
@@ -42,11 +64,7 @@ class ServiceCatalog:
             self._documents,
             title="Territory Platform API",
             version="0.1.0",
-            description=(
-                "Sales-territory platform: lead assignment, territory planning, social proximity "
-                "and performance metrics. Authenticate every call with `X-API-Key`. Errors are "
-                "RFC 9457 `application/problem+json`."
-            ),
+            description=API_DESCRIPTION,
         )
         missing = sorted(set(SERVICE_NAMES) - set(self._documents))
         if missing:

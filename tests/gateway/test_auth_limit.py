@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -11,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.nginx.render import render_local_config
+from services.gateway.catalog import API_DESCRIPTION
+from shared.settings import Settings
 from tests.factories import TenantWithKey
-from tests.harness import SERVICE_NAMES, NginxProcess, ServiceProcess
+from tests.harness import REPO_ROOT, SERVICE_NAMES, NginxProcess, ServiceProcess
 
 FAILURE_LIMIT = 20
 PROBLEM_JSON = "application/problem+json"
@@ -85,3 +89,21 @@ async def test_keyless_requests_are_limited_by_nginx_per_address(gateway: str) -
     # One request plus a burst of five reach the service (401); nginx refuses the rest.
     assert statuses[:6] == [401] * 6, statuses
     assert statuses.count(429) >= 20, statuses
+
+
+def test_the_documented_limits_are_the_defaults() -> None:
+    """The API description and the README quote the gateway's and the services' defaults."""
+    render = inspect.signature(render_local_config).parameters
+    rps, burst = render["rate_limit_rps"].default, render["rate_limit_burst"].default
+    settings = Settings.model_fields
+    failures = settings["auth_failure_limit"].default
+    window = int(settings["auth_failure_window_seconds"].default)
+    readme = (REPO_ROOT / "README.md").read_text()
+    for text in (API_DESCRIPTION, readme):
+        assert (
+            f"{rps} requests/s, burst {burst}" in text or f"{rps} per second, burst {burst}" in text
+        )
+        assert f"{10 * rps}" in text and f"burst {10 * burst}" in text
+        assert f"{2 * rps}" in text and f"burst {2 * burst}" in text
+        assert f"{failures}" in text and f"{window} s" in text
+        assert "Retry-After" in text
