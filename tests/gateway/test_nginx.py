@@ -190,9 +190,14 @@ async def test_high_tier_keys_have_their_own_limit(
         )
     high = issued.token
     assert high.startswith("tkh_") and tenant.token.startswith("tk_")
-    limits = {"rate_limit_rps": 2, "rate_limit_burst": 2}
-    limits |= {"high_rate_limit_rps": 2, "high_rate_limit_burst": 20}
-    with start_nginx(tmp_path, services, **limits) as nginx:
+    with start_nginx(
+        tmp_path,
+        services,
+        rate_limit_rps=2,
+        rate_limit_burst=2,
+        high_rate_limit_rps=2,
+        high_rate_limit_burst=20,
+    ) as nginx:
         async with httpx.AsyncClient(base_url=nginx.url, timeout=10.0) as client:
 
             async def statuses(token: str, count: int) -> list[int]:
