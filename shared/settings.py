@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # OpenTelemetry span export over OTLP/HTTP, configured by the standard OTEL_* variables
+    # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER...). Off, trace context still propagates.
+    otel_enabled: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_driver(cls, value: str) -> str:
