@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,17 +182,14 @@ def sqlalchemy_pool_stats(pool: Any) -> PoolStats:
 
 
 def track_asyncpg_pool(*, service: str, name: str, pool: Any) -> None:
-    """Export an asyncpg pool's use until ``untrack_pool``; held weakly, never kept alive."""
-    reference = weakref.ref(pool)
+    """Export an asyncpg pool's use until ``untrack_pool`` (call it where the pool is closed:
+    asyncpg pools take no weak references, so the collector holds this one)."""
 
     def stats() -> PoolStats | None:
-        current = reference()
-        if current is None or current._closed:
+        if pool._closed:
             return None
-        idle = current.get_idle_size()
-        return PoolStats(
-            in_use=current.get_size() - idle, idle=idle, max_size=current.get_max_size()
-        )
+        idle = pool.get_idle_size()
+        return PoolStats(in_use=pool.get_size() - idle, idle=idle, max_size=pool.get_max_size())
 
     POOLS.track(service=service, pool=name, stats=stats)
 
