@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import NotFound
 from shared.observability import metrics
 from shared.observability.tracing import traceresponse_header
 
@@ -78,6 +79,11 @@ def install_observability(
     metrics.POOLS.track(service=service, pool="sqlalchemy", stats=engine_pool)
 
     async def prometheus_metrics(request: Request) -> Response:
+        # Prometheus scrapes pods directly. A request that came through a proxy (our nginx
+        # serves nothing under /-/, but an Ingress routing "/" to the gateway app would) is
+        # refused, so the catch-all route of an edge never publishes the metrics.
+        if "x-forwarded-for" in request.headers:
+            raise NotFound(f"{metrics.METRICS_PATH} is served to in-cluster scrapers only")
         for hook in scrape_hooks:
             await hook(request.app)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
