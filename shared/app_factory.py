@@ -119,7 +119,7 @@ def create_service_app(
         telemetry=telemetry_config(settings, service=name),
     )
     app.add_middleware(RequestContextMiddleware)
-    install_observability(app, service=name)
+    install_observability(app, service=name, settings=settings)
     install_error_handlers(app)
     _serve_problem_media_type(app)
     app.include_router(_health_router(prefix))

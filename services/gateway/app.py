@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     # The queue is the platform's, not one service's: its depth is exported here, once.
-    install_observability(app, service="gateway", scrape_hooks=[queue_depth_hook])
+    install_observability(
+        app, service="gateway", settings=settings, scrape_hooks=[queue_depth_hook]
+    )
     install_error_handlers(app)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -1,6 +1,6 @@
-"""One call per app: request metrics, the ``traceresponse`` header, the metrics endpoint and the
-database pool collector. Trace context itself is handled by FastAPI's native telemetry, which
-the app is constructed with (``telemetry_config``)."""
+"""One call per app: request metrics, trace context, the ``traceresponse`` header, the metrics
+endpoint and the database pool collector. With span export on, FastAPI's native telemetry (the
+app is constructed with ``telemetry_config``) handles trace context instead."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import NotFound
 from shared.observability import metrics
-from shared.observability.tracing import traceresponse_header
+from shared.observability.tracing import continue_trace, end_trace, traceresponse_header
+from shared.settings import Settings
 
 ScrapeHook = Callable[[FastAPI], Awaitable[None]]
 
@@ -27,8 +28,9 @@ class ObservabilityMiddleware:
     the app per request, which the lead hot path would pay for).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, propagate_trace: bool) -> None:
         self.app = app
+        self.propagate_trace = propagate_trace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,6 +38,7 @@ class ObservabilityMiddleware:
             return
         started = time.perf_counter()
         status_code = 500
+        trace_token = continue_trace(scope) if self.propagate_trace else None
 
         async def send_observed(message: Message) -> None:
             nonlocal status_code
@@ -50,6 +53,8 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_observed)
         finally:
+            if trace_token is not None:
+                end_trace(trace_token)
             metrics.HTTP_IN_PROGRESS.dec()
             route = scope.get("route")
             template = getattr(route, "path", None) or metrics.UNMATCHED_ROUTE
@@ -63,14 +68,15 @@ class ObservabilityMiddleware:
 
 
 def install_observability(
-    app: FastAPI, *, service: str, scrape_hooks: Sequence[ScrapeHook] = ()
+    app: FastAPI, *, service: str, settings: Settings, scrape_hooks: Sequence[ScrapeHook] = ()
 ) -> None:
     """Instrument ``app`` and serve Prometheus' text format at ``metrics.METRICS_PATH``.
 
     ``scrape_hooks`` refresh gauges that need the database (queue depth) right before each
     scrape. The app's SQLAlchemy pool is read from ``app.state.engine`` at scrape time.
     """
-    app.add_middleware(ObservabilityMiddleware)
+    # Without export, FastAPI's telemetry is off (telemetry_config) and this carries the trace.
+    app.add_middleware(ObservabilityMiddleware, propagate_trace=not settings.otel_enabled)
 
     def engine_pool() -> metrics.PoolStats | None:
         engine = getattr(app.state, "engine", None)

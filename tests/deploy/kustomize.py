@@ -152,4 +152,3 @@ def _rename_config_map_references(resource: Resource, renames: dict[str, str]) -
             ref = variable.get("valueFrom", {}).get("configMapKeyRef")
             if ref and ref["name"] in renames:
                 ref["name"] = renames[ref["name"]]
-

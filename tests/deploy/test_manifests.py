@@ -157,11 +157,15 @@ def test_the_nginx_gateway_gets_every_template_placeholder() -> None:
     services = of_kind(resources, "Service")
     for name, placeholder in UPSTREAM_PLACEHOLDERS.items():
         service = services[deployments[name]["metadata"]["name"]]
-        assert env[placeholder] == f"{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+        assert (
+            env[placeholder]
+            == f"{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+        )
     # The exporter reads stub_status on the pod's loopback, where nginx listens.
     (exporter,) = [c for c in containers(gateway) if c["name"] == "nginx-exporter"]
-    assert f"--nginx.scrape-uri=http://127.0.0.1:{env['LISTEN_ADDRESS']}/-/nginx-status" in (
-        exporter["args"]
+    assert (
+        f"--nginx.scrape-uri=http://127.0.0.1:{env['LISTEN_ADDRESS']}/-/nginx-status"
+        in (exporter["args"])
     )
 
 
