@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.assignment.app import create_app as create_assignment_app
 from services.gateway.app import create_app as create_gateway_app
-from shared.observability.metrics import METRICS_PATH
+from shared.observability.metrics import METRICS_PATH, observe_job, serve_metrics
 from shared.settings import Settings
 from tests.assignment.territory_factories import (
     add_member,
@@ -24,6 +24,7 @@ from tests.assignment.territory_factories import (
 )
 from tests.conftest import AppClientFactory
 from tests.factories import TenantWithKey
+from tests.harness import LOCALHOST, free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -187,3 +188,23 @@ async def test_queue_depth_is_read_from_procrastinate_jobs_when_it_exists(
     # An emptied queue reads 0 instead of vanishing (an absent series would hide it).
     assert (depth, frozenset({"queue": queue, "status": "todo"}.items())) in drained
     assert value(drained, depth, queue=queue, status="todo") == 0
+
+
+def test_the_worker_api_times_jobs_by_outcome_and_serves_the_registry() -> None:
+    task = f"task_{uuid.uuid4().hex[:8]}"
+    with observe_job(task):
+        pass
+    with pytest.raises(RuntimeError), observe_job(task):
+        raise RuntimeError("the job failed")
+    port = free_port()
+    serve_metrics(port=port, address=LOCALHOST)  # a daemon thread, as in the worker
+    response = httpx.get(f"http://{LOCALHOST}:{port}/metrics", timeout=10.0)
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    for outcome in ("succeeded", "failed"):
+        labels = frozenset({"task": task, "outcome": outcome}.items())
+        assert samples[("job_duration_seconds_count", labels)] == 1
+    assert samples[("jobs_running", frozenset({"task": task}.items()))] == 0
