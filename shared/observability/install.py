@@ -18,6 +18,8 @@ from shared.observability.tracing import continue_trace, end_trace, tracerespons
 from shared.settings import Settings
 
 ScrapeHook = Callable[[FastAPI], Awaitable[None]]
+# Any other method a client makes up is counted as "other": labels must stay a bounded set.
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ObservabilityMiddleware:
@@ -58,7 +60,7 @@ class ObservabilityMiddleware:
             metrics.HTTP_IN_PROGRESS.dec()
             route = scope.get("route")
             template = getattr(route, "path", None) or metrics.UNMATCHED_ROUTE
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
             metrics.HTTP_DURATION.labels(route=template, method=method).observe(
                 time.perf_counter() - started
             )

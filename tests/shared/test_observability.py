@@ -69,6 +69,7 @@ async def test_requests_are_counted_by_route_template_never_by_raw_path(
         )
         assert response.status_code == 404
     await assignment.get(f"/assignment/no-such-thing/{missing}", headers=tenant.headers)
+    await assignment.request("BREW", "/assignment/reps", headers=tenant.headers)
     after = await scrape(assignment)
 
     requests = "http_requests_total"
@@ -83,6 +84,9 @@ async def test_requests_are_counted_by_route_template_never_by_raw_path(
         before, requests, route="unmatched", method="GET", status="404"
     )
     assert not any(str(missing) in dict(labels).get("route", "") for _, labels in after)
+    # A made-up method is "other", with the 405 of the route it hit.
+    assert value(after, requests, route="/assignment/reps", method="other", status="405") > 0
+    assert not any(dict(labels).get("method") == "BREW" for _, labels in after)
 
 
 async def test_both_database_pools_report_their_use(
