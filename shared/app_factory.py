@@ -14,6 +14,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.errors import PROBLEM_CONTENT_TYPE, PROBLEM_RESPONSES, install_error_handlers
 from shared.http_client import ServiceClient
 from shared.logging import configure_logging
+from shared.observability import install_observability, telemetry_config
 from shared.request_context import RequestContextMiddleware
 from shared.settings import Settings, get_settings
 
@@ -119,8 +120,10 @@ def create_service_app(
         docs_url=f"{prefix}/docs",
         redoc_url=None,
         responses=PROBLEM_RESPONSES,
+        telemetry=telemetry_config(settings, service=name),
     )
     app.add_middleware(RequestContextMiddleware)
+    install_observability(app, service=name, settings=settings)
     install_error_handlers(app)
     _serve_problem_media_type(app)
     app.include_router(_health_router(prefix))

@@ -1,13 +1,17 @@
-"""One typed httpx client for service-to-service calls: timeouts, bounded retries, request ids."""
+"""One typed httpx client for service-to-service calls: timeouts, bounded retries, request ids
+and W3C trace context."""
 
 import asyncio
 import logging
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import TypeAdapter
 
 from shared.errors import UpstreamUnavailable
+from shared.observability.tracing import get_tracer
 from shared.request_context import current_request_id
 
 ResultT = TypeVar("ResultT")
@@ -59,7 +63,41 @@ class ServiceClient:
         retries: int | None = None,
     ) -> httpx.Response:
         """``retries`` overrides the client's default, e.g. 0 on a latency budget."""
+        # One client span for the call, retries included; its context goes out as traceparent.
+        with get_tracer().start_as_current_span(
+            f"{method.upper()} {self.service}",
+            kind=SpanKind.CLIENT,
+            attributes={"peer.service": self.service, "http.request.method": method.upper()},
+        ) as span:
+            response = await self._request(
+                method,
+                path,
+                api_key=api_key,
+                json=json,
+                params=params,
+                timeout_seconds=timeout_seconds,
+                idempotency_key=idempotency_key,
+                retries=retries,
+            )
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(StatusCode.ERROR)
+            return response
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        api_key: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        timeout_seconds: float | None,
+        idempotency_key: str | None,
+        retries: int | None,
+    ) -> httpx.Response:
         headers = {"X-API-Key": api_key}
+        propagate.inject(headers)  # traceparent (and tracestate, baggage) of the current span
         request_id = current_request_id()
         if request_id:
             headers["X-Request-ID"] = request_id

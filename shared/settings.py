@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # that address are answered 429 without a database lookup, for the rest of the window.
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # OpenTelemetry span export over OTLP/HTTP, configured by the standard OTEL_* variables
+    # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER...). Off, trace context still propagates.
+    otel_enabled: bool = False
 
     @field_validator("database_url")
     @classmethod

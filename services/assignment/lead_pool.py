@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.assignment.leads.compiled_alignment import CompiledAlignmentCache
+from shared.observability.metrics import track_asyncpg_pool, untrack_pool
 from shared.settings import Settings
 
 # The match query's custom plans cost ~0.6 ms of planning per lead and were never better than
@@ -38,7 +39,9 @@ async def lead_pool(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     )
     app.state.lead_pool = pool
     app.state.compiled_alignments = CompiledAlignmentCache()
+    track_asyncpg_pool(service="assignment", name="leads", pool=pool)
     try:
         yield
     finally:
+        untrack_pool(service="assignment", name="leads")
         await pool.close()

@@ -13,6 +13,8 @@ from services.gateway.catalog import ServiceCatalog
 from shared.db import create_engine
 from shared.errors import install_error_handlers
 from shared.logging import configure_logging
+from shared.observability import install_observability, telemetry_config
+from shared.observability.queue import queue_depth_hook
 from shared.request_context import RequestContextMiddleware
 from shared.settings import Settings, get_settings
 
@@ -35,8 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry_config(settings, service="gateway"),
     )
     app.add_middleware(RequestContextMiddleware)
+    # The queue is the platform's, not one service's: its depth is exported here, once.
+    install_observability(
+        app, service="gateway", settings=settings, scrape_hooks=[queue_depth_hook]
+    )
     install_error_handlers(app)
 
     @app.get("/openapi.json", include_in_schema=False)

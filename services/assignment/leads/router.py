@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 
 from services.assignment.leads import repository, service
+from services.assignment.leads.instruments import record_assignment
 from services.assignment.leads.schemas import AssignmentRead, LeadIn
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.errors import NotFound
@@ -42,6 +43,7 @@ async def assign_lead(
             lead=body,
             idempotency_key=idempotency_key,
         )
+    record_assignment(result)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return result
