@@ -28,7 +28,9 @@ depends_on: str | Sequence[str] | None = None
 
 _ROOT = Path(__file__).resolve().parents[2]
 _FUNCTION = _ROOT / "services" / "assignment" / "leads" / "sql" / "assign_lead_commit.sql"
-_SIGNATURE = "assign_lead_commit(uuid, uuid, uuid, uuid, uuid, uuid[], text, text, jsonb, uuid, text, jsonb)"
+_SIGNATURE = (
+    "assign_lead_commit(uuid, uuid, uuid, uuid, uuid, uuid[], text, text, jsonb, uuid, text, jsonb)"
+)
 
 
 def _previous_function() -> str:

@@ -674,7 +674,5 @@ async def test_accounts_are_placed_on_every_write_under_the_active_alignment(
     # b1 re-imported without coordinates keeps its postal code (a CSV sets only its columns).
     assert placed == {"z": ids["Rest"], "b1": ids["Manhattan"], "b2": ids["Brooklyn"],
                       "c1": ids["Brooklyn"]}  # fmt: skip
-    listed = await client.get(
-        f"{ACCOUNTS}?territory_id={ids['Brooklyn']}", headers=tenant.headers
-    )
+    listed = await client.get(f"{ACCOUNTS}?territory_id={ids['Brooklyn']}", headers=tenant.headers)
     assert {account["external_id"] for account in listed.json()["items"]} == {"b2", "c1"}

@@ -892,9 +892,7 @@ async def test_even_rows_cuts_records_only_between_rows_and_evens_out_the_wrong_
 
     rows = EvenRows(3)
     copied = b"".join([chunk async for chunk in rows.feed(one_byte_at_a_time())])
-    assert copied == (
-        b'a,"multi\nline, quoted",c\n,,\n"He said ""hi""",b,c\r\n,,\n,,\nx,y,z\n'
-    )
+    assert copied == (b'a,"multi\nline, quoted",c\n,,\n"He said ""hi""",b,c\r\n,,\n,,\nx,y,z\n')
     assert rows.wrong == [(2, 2), (4, 0), (5, 4)]
 
 

@@ -154,7 +154,8 @@ async def test_a_lead_without_location_is_placed_where_its_unowned_account_is(
         db, tenant_id=scenario.tenant.tenant_id, external_id="acc-3", name="Placed Co",
         domain="placed.io", location=(-5.0, 5.0),
     )  # fmt: skip
-    for lead in ({"account_external_id": "acc-3"}, {"email": "pat@placed.io"}):
+    leads: list[dict[str, object]] = [{"account_external_id": "acc-3"}, {"email": "pat@placed.io"}]
+    for lead in leads:
         response = await assign(gateway_client, scenario, lead)
         assert rep_of(response, scenario) == "city", lead
         body = response.json()

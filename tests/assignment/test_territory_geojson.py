@@ -331,6 +331,7 @@ async def test_import_repairs_on_request_and_says_which(
 def counties(**members: Any) -> dict[str, Any]:
     """Two counties as a Census-derived file has them: foreign members at the top and in the
     features, properties of its own, the name under NAME."""
+
     def county(geoid: str, name: str, lon: float) -> dict[str, Any]:
         return {
             "type": "Feature",

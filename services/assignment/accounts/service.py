@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assignment.accounts import bulk, repository
-from services.assignment.alignments.placement import place_written_accounts
 from services.assignment.accounts.errors import (
     AccountNotFound,
     BulkRejected,
@@ -25,6 +24,7 @@ from services.assignment.accounts.schemas import (
     BulkResult,
     RowError,
 )
+from services.assignment.alignments.placement import place_written_accounts
 from services.assignment.reps import repository as reps_repository
 from shared.geo import point_from_db
 from shared.models import Account

@@ -540,9 +540,7 @@ def _territory_feature(raw: Any, *, name_property: str | None) -> Any:
         source = properties if name_property in properties else extra
         if name_property in source:
             properties["name"] = source.pop(name_property)
-    if isinstance(properties.get("name"), int | float) and not isinstance(
-        properties["name"], bool
-    ):
+    if isinstance(properties.get("name"), int | float) and not isinstance(properties["name"], bool):
         properties["name"] = str(properties["name"])
     if extra:
         given = properties.get("attributes")
