@@ -143,6 +143,10 @@ class Territory(Base):
     )
     # Attribute criteria: a JSON tree of AND/OR groups over lead attributes.
     criteria: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Descriptive properties (e.g. a GeoJSON feature's FIPS code): kept, never matched on.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # Why the stored polygon differs from the one sent (?repair=true); NULL when it does not.
+    repair_note: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, server_default="100")
     distribution_rule: Mapped[DistributionRule] = mapped_column(
         _enum(DistributionRule, "distribution_rule"),
@@ -201,8 +205,14 @@ class Account(Base):
     owner_rep_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL"), index=True
     )
-    # The territory of the active alignment the account falls in (recomputed on publish).
+    # The territory of the active alignment the account falls in by its rules and geography,
+    # whoever owns it (placed on every write and on publish).
     territory_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="SET NULL"), index=True
+    )
+    # Its owner's territory in the active alignment, where its leads go (the named-account
+    # step); NULL without an active owner owning a territory.
+    owner_territory_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("territory.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[CreatedAt]

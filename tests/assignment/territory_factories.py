@@ -117,15 +117,20 @@ async def make_account(
     name: str,
     domain: str | None = None,
     owner_rep_id: uuid.UUID | None = None,
+    location: tuple[float, float] | None = None,
 ) -> uuid.UUID:
+    """``location``: (longitude, latitude)."""
     account_id: uuid.UUID = await connection.fetchval(
-        "INSERT INTO account (tenant_id, external_id, name, domain, owner_rep_id)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO account (tenant_id, external_id, name, domain, owner_rep_id, location)"
+        " VALUES ($1, $2, $3, $4, $5,"
+        " ST_SetSRID(ST_MakePoint($6::float8, $7::float8), 4326)) RETURNING id",
         tenant_id,
         external_id,
         name,
         domain,
         owner_rep_id,
+        location[0] if location else None,
+        location[1] if location else None,
     )
     return account_id
 

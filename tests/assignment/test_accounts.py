@@ -596,3 +596,83 @@ def test_csv_stream_cuts_records_only_between_rows() -> None:
         {"external_id": "q2", "name": 'He said "hi"', "attributes": {"note": "y"}},
         {"external_id": "q3", "name": "Plain", "attributes": {"note": "z"}},
     ]
+
+
+# ---- placement on write -----------------------------------------------------------------------
+
+
+def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict[str, Any]:
+    ring = [[min_lon, min_lat], [max_lon, min_lat], [max_lon, max_lat], [min_lon, max_lat]]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+async def _active_alignment(client: httpx.AsyncClient, tenant: TenantWithKey) -> dict[str, str]:
+    """Manhattan (around ZIP 10001), Brooklyn, a fallback; published. Territory ids by name."""
+    headers = tenant.headers
+    rep = await make_rep(client, tenant)
+    alignment = (
+        await client.post("/assignment/alignments", json={"name": "NY"}, headers=headers)
+    ).json()
+    ids: dict[str, str] = {}
+    for name, geometry, fallback in (
+        ("Manhattan", _box(-74.03, 40.70, -73.90, 40.88), False),
+        ("Brooklyn", _box(-74.05, 40.57, -73.85, 40.70), False),
+        ("Rest", None, True),
+    ):
+        response = await client.post(
+            f"/assignment/alignments/{alignment['id']}/territories",
+            json={"name": name, "geometry": geometry, "is_fallback": fallback},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        ids[name] = response.json()["id"]
+        added = await client.post(
+            f"/assignment/territories/{ids[name]}/members", json={"rep_id": rep}, headers=headers
+        )
+        assert added.status_code == 201, added.text
+    published = await client.post(
+        f"/assignment/alignments/{alignment['id']}:publish", json={}, headers=headers
+    )
+    assert published.status_code == 200, published.text
+    return ids
+
+
+async def test_accounts_are_placed_on_every_write_under_the_active_alignment(
+    client: httpx.AsyncClient, tenant: TenantWithKey, postal_codes_loaded: int
+) -> None:
+    ids = await _active_alignment(client, tenant)
+    by_zip = await put(client, tenant, "z", {"name": "Z", "country": "US", "postal_code": "10001"})
+    assert by_zip.status_code == 201, by_zip.text
+    assert by_zip.json()["territory_id"] == ids["Manhattan"]
+    assert by_zip.json()["owner_territory_id"] is None
+    # An update moves it: to Brooklyn by point, then nowhere known (the fallback).
+    brooklyn = {"type": "Point", "coordinates": [-73.95, 40.65]}
+    moved = await put(client, tenant, "z", {"name": "Z", "location": brooklyn})
+    assert moved.json()["territory_id"] == ids["Brooklyn"]
+    nowhere = await put(client, tenant, "z", {"name": "Z"})
+    assert nowhere.json()["territory_id"] == ids["Rest"]
+    assert (await client.get(f"{ACCOUNTS}/z", headers=tenant.headers)).json()[
+        "territory_id"
+    ] == ids["Rest"]
+
+    bulk = await client.post(
+        f"{ACCOUNTS}:bulk",
+        json={"accounts": [
+            {"external_id": "b1", "name": "B1", "country": "US", "postal_code": "10001"},
+            {"external_id": "b2", "name": "B2", "location": brooklyn},
+        ]},
+        headers=tenant.headers,
+    )  # fmt: skip
+    assert bulk.status_code == 200, bulk.text
+    imported = await import_csv(
+        client, tenant, "external_id,name,latitude,longitude\nc1,C1,40.65,-73.95\nb1,B1,,\n"
+    )
+    assert imported.status_code == 200, imported.text
+    placed = {account["external_id"]: account["territory_id"] for account in await all_accounts(
+        client, tenant
+    )}  # fmt: skip
+    # b1 re-imported without coordinates keeps its postal code (a CSV sets only its columns).
+    assert placed == {"z": ids["Rest"], "b1": ids["Manhattan"], "b2": ids["Brooklyn"],
+                      "c1": ids["Brooklyn"]}  # fmt: skip
+    listed = await client.get(f"{ACCOUNTS}?territory_id={ids['Brooklyn']}", headers=tenant.headers)
+    assert {account["external_id"] for account in listed.json()["items"]} == {"b2", "c1"}

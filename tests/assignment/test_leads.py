@@ -147,6 +147,29 @@ async def test_named_account_without_owner_falls_through_to_rules(
     assert "has no owner" in steps[0]["detail"]
 
 
+async def test_a_lead_without_location_is_placed_where_its_unowned_account_is(
+    gateway_client: httpx.AsyncClient, scenario: Scenario, db: asyncpg.Connection
+) -> None:
+    await make_account(
+        db, tenant_id=scenario.tenant.tenant_id, external_id="acc-3", name="Placed Co",
+        domain="placed.io", location=(-5.0, 5.0),
+    )  # fmt: skip
+    leads: list[dict[str, object]] = [{"account_external_id": "acc-3"}, {"email": "pat@placed.io"}]
+    for lead in leads:
+        response = await assign(gateway_client, scenario, lead)
+        assert rep_of(response, scenario) == "city", lead
+        body = response.json()
+        assert body["matched_rule"] == "geography"
+        geography = body["explanation"][2]
+        assert geography["point"] == [-5.0, 5.0]
+        assert "account's location" in geography["detail"]
+    # Its own location wins over its account's.
+    own = await assign(
+        gateway_client, scenario, {"account_external_id": "acc-3", "longitude": -2, "latitude": 2}
+    )
+    assert rep_of(own, scenario) in {"west1", "west2"}
+
+
 async def test_freemail_domains_never_match_an_account(
     gateway_client: httpx.AsyncClient, scenario: Scenario, db: asyncpg.Connection
 ) -> None:
@@ -299,10 +322,26 @@ async def test_capacity_aware_skips_full_reps_then_escalates(
     assert reps[3] == str(backup)
     last = response.json()
     assert last["territory"]["id"] == str(fallback)
-    assert any(
-        step.get("outcome") == "no_rep" and "capacity" in step["detail"]
-        for step in last["explanation"]
+    # Where it really went and why: the fallback, escalated from a full territory.
+    assert last["matched_rule"] == "fallback"
+    steps = last["explanation"]
+    assert [step["step"] for step in steps] == [
+        "named_account", "attribute_rule", "distribution", "escalation", "distribution",
+    ]  # fmt: skip
+    full, escalation, assigned = steps[2:]
+    assert (full["outcome"], full["reason"]) == ("no_rep", "at_capacity")
+    assert escalation["from_territory_id"] == str(territory)
+    assert escalation["territory_id"] == str(fallback)
+    assert escalation["reason"] == "at_capacity" and "capacity" in escalation["detail"]
+    assert (assigned["territory_id"], assigned["outcome"]) == (str(fallback), "assigned")
+    # Read back, the stored assignment says the same.
+    stored = await gateway_client.get(
+        f"/assignment/assignments/{last['assignment_id']}", headers=tenant.headers
     )
+    assert stored.json()["matched_rule"] == "fallback"
+    assert stored.json()["explanation"] == steps
+    rules = await db.fetch("SELECT matched_rule FROM assignment WHERE tenant_id = $1", t)
+    assert Counter(row["matched_rule"] for row in rules) == {"attribute_rule": 3, "fallback": 1}
     loads = await db.fetch("SELECT name, open_assignments FROM rep WHERE tenant_id = $1", t)
     assert {row["name"]: row["open_assignments"] for row in loads} == {
         "small": 1,

@@ -227,7 +227,24 @@ async def test_bow_tie_is_repaired_on_request_and_reported(
         "SELECT ST_Area(geom) FROM territory WHERE id = $1", uuid.UUID(territory["id"])
     )
     assert planar_area == pytest.approx(2 * (1 * 0.5 / 2), rel=1e-12)
-    # A later read has no repair to report.
+    # Stored: every later read (and a listing) says why the polygon differs from the one sent.
+    again = await client.get(f"/assignment/territories/{territory['id']}", headers=tenant.headers)
+    assert again.json()["repair_note"] == territory["repair_note"]
+    listed = await client.get(
+        f"/assignment/alignments/{alignment_id}/territories", headers=tenant.headers
+    )
+    assert [item["repair_note"] for item in listed.json()["items"]] == [territory["repair_note"]]
+    # A rename keeps it; a new, valid polygon clears it.
+    renamed = await client.patch(
+        f"/assignment/territories/{territory['id']}", json={"name": "Bow"}, headers=tenant.headers
+    )
+    assert renamed.json()["repair_note"] == territory["repair_note"]
+    replaced = await client.patch(
+        f"/assignment/territories/{territory['id']}",
+        json={"geometry": square(0, 0, 1)},
+        headers=tenant.headers,
+    )
+    assert replaced.json()["repair_note"] is None
     again = await client.get(f"/assignment/territories/{territory['id']}", headers=tenant.headers)
     assert again.json()["repair_note"] is None
 

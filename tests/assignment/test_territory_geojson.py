@@ -134,6 +134,7 @@ async def test_export_then_import_into_a_new_draft_round_trips(
             {"rep_id": ada, "role": "owner", "weight": 2.5},
             {"rep_id": bo, "role": "overlay", "weight": 1.0},
         ],
+        "attributes": {},
     }
 
     target_id = await new_alignment(client, tenant, "Target")
@@ -316,6 +317,108 @@ async def test_import_repairs_on_request_and_says_which(
         uuid.UUID(alignment_id),
     )
     assert (stored["valid"], stored["polygons"], stored["area"]) == (True, 2, 0.5)
+    # The note is stored: a read of the territory says why its polygon is not the one sent.
+    listed = await client.get(
+        f"/assignment/alignments/{alignment_id}/territories?include_geometry=false",
+        headers=tenant.headers,
+    )
+    assert {item["name"]: item["repair_note"] for item in listed.json()["items"]} == {
+        "Square": None,
+        "Bow tie": "repaired with ST_MakeValid: Self-intersection[0.5 0.5]",
+    }
+
+
+def counties(**members: Any) -> dict[str, Any]:
+    """Two counties as a Census-derived file has them: foreign members at the top and in the
+    features, properties of its own, the name under NAME."""
+
+    def county(geoid: str, name: str, lon: float) -> dict[str, Any]:
+        return {
+            "type": "Feature",
+            "id": int(geoid),
+            "title": "a foreign member",
+            "geometry": square(lon, 0, 1),
+            "properties": {
+                "GEOID": geoid, "NAME": name, "ALAND": 1_936_000_000, "id": geoid,
+                "name": f"{name} County",
+            },
+        }  # fmt: skip
+
+    return {
+        "type": "FeatureCollection",
+        "name": "cb_2023_06_county_500k",
+        **members,
+        "features": [county("06001", "Alameda", 0), county("06003", "Alpine", 1)],
+    }
+
+
+async def test_import_accepts_standard_geojson_and_keeps_its_properties(
+    client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
+    alignment_id = await new_alignment(client, tenant)
+    crs84 = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+    response = await client.post(
+        f"/assignment/alignments/{alignment_id}/territories:import",
+        params={"name_property": "NAME"},
+        json=counties(crs=crs84),
+        headers=tenant.headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["territories_created"] == 2
+    listed = await client.get(
+        f"/assignment/alignments/{alignment_id}/territories?include_geometry=false",
+        headers=tenant.headers,
+    )
+    by_name = {item["name"]: item["attributes"] for item in listed.json()["items"]}
+    # Every other property is kept, the original name and the (non-UUID) id included.
+    assert by_name == {
+        "Alameda": {"GEOID": "06001", "ALAND": 1_936_000_000, "id": "06001",
+                    "name": "Alameda County"},
+        "Alpine": {"GEOID": "06003", "ALAND": 1_936_000_000, "id": "06003",
+                   "name": "Alpine County"},
+    }  # fmt: skip
+    exported = await export(client, tenant, alignment_id)
+    assert [f["properties"]["attributes"]["GEOID"] for f in exported["features"]] == [
+        "06001", "06003",
+    ]  # fmt: skip
+
+    # Without name_property the file's own "name" property names them.
+    plain = await new_alignment(client, tenant)
+    response = await import_(client, tenant, plain, counties())
+    assert response.status_code == 201, response.text
+    listed = await client.get(
+        f"/assignment/alignments/{plain}/territories?include_geometry=false",
+        headers=tenant.headers,
+    )
+    assert sorted(item["name"] for item in listed.json()["items"]) == [
+        "Alameda County", "Alpine County",
+    ]  # fmt: skip
+    assert listed.json()["items"][0]["attributes"]["NAME"] == "Alameda"
+
+
+async def test_import_refuses_a_crs_other_than_wgs84_and_a_missing_name_property(
+    client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
+    alignment_id = await new_alignment(client, tenant)
+    mercator = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+    response = await import_(client, tenant, alignment_id, counties(crs=mercator))
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["field"] == "crs"
+    assert "EPSG::3857" in problem["detail"] and "not WGS 84" in problem["detail"]
+    response = await client.post(
+        f"/assignment/alignments/{alignment_id}/territories:import",
+        params={"name_property": "COUNTY"},
+        json=counties(),
+        headers=tenant.headers,
+    )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [(e["field"], "'COUNTY' property" in e["message"]) for e in errors] == [
+        ("features[0].properties.name", True), ("features[1].properties.name", True),
+    ]  # fmt: skip
+    listed = await client.get(f"/assignment/alignments/{alignment_id}", headers=tenant.headers)
+    assert listed.json()["territory_count"] == 0
 
 
 async def test_import_needs_a_draft_of_the_tenant(

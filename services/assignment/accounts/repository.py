@@ -157,6 +157,20 @@ def _upsert_staged_sql(columns: Collection[str]) -> str:
     """
 
 
+def staged_account_ids_sql(tenant_id: uuid.UUID) -> str:
+    """A SELECT of the ids of the accounts an upload wrote (its staged rows, bad ones removed),
+    for placing them (a uuid.UUID renders as a safe literal)."""
+    return (
+        f"SELECT written.id FROM account written JOIN {STAGING_TABLE} staged "
+        "ON staged.external_id = written.external_id "
+        f"WHERE written.tenant_id = '{uuid.UUID(str(tenant_id))}'::uuid"
+    )
+
+
+def account_id_sql(account_id: uuid.UUID) -> str:
+    return f"SELECT '{uuid.UUID(str(account_id))}'::uuid"
+
+
 async def create_staging(session: AsyncSession) -> None:
     """Through the session, so that its transaction has begun: the table lives until commit."""
     await session.execute(_CREATE_STAGING)

@@ -196,7 +196,14 @@ class AccountRead(BaseModel):
     attributes: dict[str, Any]
     owner_rep_id: uuid.UUID | None
     territory_id: uuid.UUID | None = Field(
-        description="The territory of the active alignment the account falls in"
+        description="The territory of the active alignment the account falls in by the "
+        "territories' rules and geography (its location: point or postal code centroid), "
+        "whoever owns it; kept current on every write and publish"
+    )
+    owner_territory_id: uuid.UUID | None = Field(
+        description="Its owner's territory in the active alignment: where the account's leads "
+        "go (named account). The owner's territory containing the account, else the owner's "
+        "first; null without an active owner who owns a territory"
     )
     created_at: datetime
     updated_at: datetime

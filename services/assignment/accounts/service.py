@@ -24,6 +24,7 @@ from services.assignment.accounts.schemas import (
     BulkResult,
     RowError,
 )
+from services.assignment.alignments.placement import place_written_accounts
 from services.assignment.reps import repository as reps_repository
 from shared.geo import point_from_db
 from shared.models import Account
@@ -48,6 +49,7 @@ def to_read(account: Account) -> AccountRead:
         attributes=account.attributes,
         owner_rep_id=account.owner_rep_id,
         territory_id=account.territory_id,
+        owner_territory_id=account.owner_territory_id,
         created_at=account.created_at,
         updated_at=account.updated_at,
     )
@@ -91,6 +93,10 @@ async def upsert_account(
         longitude=longitude,
         latitude=latitude,
     )
+    await place_written_accounts(
+        session, tenant_id=tenant_id, within=repository.account_id_sql(account.id)
+    )
+    await session.refresh(account)
     return to_read(account), created
 
 
@@ -156,6 +162,9 @@ async def _write_staged(
     if failed < received:
         created, updated = await repository.upsert_staged(
             session, tenant_id=tenant_id, columns=columns
+        )
+        await place_written_accounts(
+            session, tenant_id=tenant_id, within=repository.staged_account_ids_sql(tenant_id)
         )
     return BulkResult(
         received=received, created=created, updated=updated, failed=failed, errors=errors

@@ -193,10 +193,11 @@ _CLONE = text(
     WITH copied_territories AS (
         INSERT INTO territory (id, tenant_id, alignment_id, parent_id, name, level, geom,
                                criteria, priority, distribution_rule, required_skills,
-                               is_fallback)
+                               is_fallback, attributes, repair_note)
         SELECT {_NEW_ID.format(column="t.id")}, t.tenant_id, :target_id,
                {_NEW_ID.format(column="t.parent_id")}, t.name, t.level, t.geom, t.criteria,
-               t.priority, t.distribution_rule, t.required_skills, t.is_fallback
+               t.priority, t.distribution_rule, t.required_skills, t.is_fallback,
+               t.attributes, t.repair_note
         FROM territory t
         WHERE t.tenant_id = :tenant_id AND t.alignment_id = :source_id
         RETURNING 1

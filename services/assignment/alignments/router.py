@@ -120,7 +120,7 @@ async def diff_alignments(
     principal: ReadPrincipal,
     page: PageDep,
 ) -> AlignmentDiff:
-    """List the accounts whose territory or owner would change from one alignment to the other."""
+    """List the accounts whose territory or owner's territory differs between two alignments."""
     async with request.app.state.lead_pool.acquire() as connection:
         return await service.diff_alignments(
             connection,

@@ -59,31 +59,41 @@ class AlignmentRead(BaseModel):
 
 
 class AccountPlacement(BaseModel):
-    territory_id: uuid.UUID | None
+    territory_id: uuid.UUID | None = Field(
+        description="The territory the account falls in by the rules and geography"
+    )
     territory: str | None
-    owner_rep_id: uuid.UUID | None
-    owner: str | None
+    owner_territory_id: uuid.UUID | None = Field(
+        description="Its owner's territory (where its leads go); null without an active owner"
+    )
+    owner_territory: str | None
 
 
 class AccountChange(BaseModel):
     account_id: uuid.UUID
     external_id: str
     name: str
+    owner_rep_id: uuid.UUID | None = Field(
+        description="The account's owner: a publish never changes it"
+    )
+    owner: str | None
     before: AccountPlacement
     after: AccountPlacement
     territory_changed: bool
-    owner_changed: bool
+    owner_territory_changed: bool
 
 
 class AlignmentDiff(BaseModel):
-    """Accounts whose territory (compared by name) or owner differs between two alignments."""
+    """The accounts whose territory or owner's territory (compared by name) differs between two
+    alignments. When ``from`` is the active alignment, "before" is what the accounts hold now
+    and the rows are exactly what publishing ``to`` changes."""
 
     from_alignment_id: uuid.UUID
     to_alignment_id: uuid.UUID
     accounts: int = Field(description="Accounts of the tenant compared")
     changed: int
     territory_changes: int
-    owner_changes: int
+    owner_territory_changes: int
     items: list[AccountChange]
     limit: int
     offset: int

@@ -165,36 +165,47 @@ async def _check_publishable(
 async def after_publish(
     session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
 ) -> None:
-    """Inside the publish transaction: move every account to its territory under the newly
-    active alignment, with the bulk matcher, and record it as a ``reassign_accounts`` job."""
-    connection = await _driver_connection(session)
-    accounts, placement = placement_repo.temp_name("accounts"), placement_repo.temp_name("place")
+    """Inside the publish transaction: place every account under the newly active alignment
+    and store it, and record it as a ``reassign_accounts`` job whose ``moved`` is the number of
+    rows the diff of the previous alignment against this one shows (the same computation)."""
+    connection = await placement_repo.driver_connection(session)
+    accounts, after = placement_repo.temp_name("accounts"), placement_repo.temp_name("after")
+    changes = placement_repo.temp_name("changes")
     try:
         total = await placement_repo.snapshot_accounts(
             connection, tenant_id=tenant_id, accounts=accounts
         )
-        await placement_repo.place_accounts(
+        await placement_repo.compute_changes(
             connection,
             tenant_id=tenant_id,
-            alignment_id=alignment_id,
+            from_alignment_id=None,
+            to_alignment_id=alignment_id,
             accounts=accounts,
-            placement=placement,
+            after=after,
+            changes=changes,
         )
-        moved = await placement_repo.apply_placement(
-            connection, tenant_id=tenant_id, placement=placement
+        _, totals = await placement_repo.page_of_changes(
+            connection, changes=changes, limit=0, offset=0
         )
+        await placement_repo.apply_placement(connection, tenant_id=tenant_id, placement=after)
     finally:
-        await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {placement}")
+        await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {after}, {changes}")
     await repository.record_reassignment(
-        session, tenant_id=tenant_id, alignment_id=alignment_id, accounts=total, moved=moved
+        session,
+        tenant_id=tenant_id,
+        alignment_id=alignment_id,
+        accounts=total,
+        moved=totals["changed"],
     )
 
 
-async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session, in the session's transaction."""
-    raw = await (await session.connection()).get_raw_connection()
-    connection: asyncpg.Connection = raw.driver_connection
-    return connection
+def _placement(row: asyncpg.Record, side: str) -> AccountPlacement:
+    return AccountPlacement(
+        territory_id=row[f"{side}_territory_id"],
+        territory=row[f"{side}_territory"],
+        owner_territory_id=row[f"{side}_owner_territory_id"],
+        owner_territory=row[f"{side}_owner_territory"],
+    )
 
 
 async def diff_alignments(
@@ -206,66 +217,63 @@ async def diff_alignments(
     limit: int,
     offset: int,
 ) -> AlignmentDiff:
-    """Place every account under both alignments and list those whose territory or owner
-    differs (what a publish of ``to`` over ``from`` would change)."""
+    """The accounts whose territory or owner's territory differs between the two alignments:
+    what a publish of ``to`` would change when ``from`` is the active one (then the accounts'
+    stored placement is the "before", exactly as the publish computes it)."""
+    active_id = None
     for alignment_id, field in ((from_alignment_id, "a"), (to_alignment_id, "b")):
-        found = await connection.fetchval(
-            "SELECT true FROM alignment WHERE tenant_id = $1 AND id = $2", tenant_id, alignment_id
+        status = await connection.fetchval(
+            "SELECT status FROM alignment WHERE tenant_id = $1 AND id = $2", tenant_id, alignment_id
         )
-        if not found:
+        if status is None:
             raise AlignmentNotFound(alignment_id, field=field)
-    accounts = placement_repo.temp_name("accounts")
-    before, after = placement_repo.temp_name("before"), placement_repo.temp_name("after")
+        if field == "a" and status == AlignmentStatus.active.value:
+            active_id = alignment_id
+    accounts, after = placement_repo.temp_name("accounts"), placement_repo.temp_name("after")
+    changes = placement_repo.temp_name("changes")
     async with connection.transaction():
         # The lead pool forces generic plans for the hot path; these one-off set-based
         # statements deserve plans made for their actual parameters.
         await connection.execute("SET LOCAL plan_cache_mode = auto")
         try:
-            await placement_repo.snapshot_accounts(
+            total = await placement_repo.snapshot_accounts(
                 connection, tenant_id=tenant_id, accounts=accounts
             )
-            for alignment_id, table in ((from_alignment_id, before), (to_alignment_id, after)):
-                await placement_repo.place_accounts(
-                    connection,
-                    tenant_id=tenant_id,
-                    alignment_id=alignment_id,
-                    accounts=accounts,
-                    placement=table,
-                )
-            rows, totals = await placement_repo.diff_placements(
-                connection, before=before, after=after, limit=limit + 1, offset=offset
+            await placement_repo.compute_changes(
+                connection,
+                tenant_id=tenant_id,
+                from_alignment_id=None if active_id is not None else from_alignment_id,
+                to_alignment_id=to_alignment_id,
+                accounts=accounts,
+                after=after,
+                changes=changes,
+            )
+            rows, totals = await placement_repo.page_of_changes(
+                connection, changes=changes, limit=limit + 1, offset=offset
             )
         finally:
-            await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {before}, {after}")
+            await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {after}, {changes}")
     items = [
         AccountChange(
             account_id=row["account_id"],
             external_id=row["external_id"],
             name=row["name"],
-            before=AccountPlacement(
-                territory_id=row["from_territory_id"],
-                territory=row["from_territory"],
-                owner_rep_id=row["from_owner_rep_id"],
-                owner=row["from_owner"],
-            ),
-            after=AccountPlacement(
-                territory_id=row["to_territory_id"],
-                territory=row["to_territory"],
-                owner_rep_id=row["to_owner_rep_id"],
-                owner=row["to_owner"],
-            ),
+            owner_rep_id=row["owner_rep_id"],
+            owner=row["owner"],
+            before=_placement(row, "from"),
+            after=_placement(row, "to"),
             territory_changed=row["territory_changed"],
-            owner_changed=row["owner_changed"],
+            owner_territory_changed=row["owner_territory_changed"],
         )
         for row in rows[:limit]
     ]
     return AlignmentDiff(
         from_alignment_id=from_alignment_id,
         to_alignment_id=to_alignment_id,
-        accounts=totals["accounts"],
+        accounts=total,
         changed=totals["changed"],
         territory_changes=totals["territory_changes"],
-        owner_changes=totals["owner_changes"],
+        owner_territory_changes=totals["owner_territory_changes"],
         items=items,
         limit=limit,
         offset=offset,

@@ -295,6 +295,9 @@ def _steps() -> str:
     fallback = explanation.distribution_step(
         territory="t2.id", rule="t2.rule", eligible="t2.n", rep="x.t2_rep", turn="x.t2_turn"
     )
+    escalation = explanation.concat(
+        explanation.escalation_step(from_territory="t1.id", territory="t2.id", eligible="t1.n")
+    )
     proximity = explanation.concat(explanation.proximity_step())
     queue = explanation.concat(explanation.queue_step("coalesce(t2.id, r.territory_id)"))
     # concat() reads a NULL (a step not taken) as ''.
@@ -303,17 +306,20 @@ def _steps() -> str:
     ELSE concat(
         CASE WHEN coalesce(t1.rule, t2.rule) = 'proximity' THEN concat(',', {proximity}) END,
         CASE WHEN t1.id IS NOT NULL THEN concat(',', {first.expression}) END,
+        CASE WHEN t1.id IS NOT NULL AND t2.id IS NOT NULL THEN concat(',', {escalation}) END,
         CASE WHEN t2.id IS NOT NULL THEN concat(',', {fallback.expression}) END,
         CASE WHEN coalesce(x.t1_rep, x.t2_rep) IS NULL THEN concat(',', {queue}) END)
     END"""
 
 
-# Per row of ``rows``: the final territory, the rep, the rule that picked, and the steps it took
-# (JSON text: each element after a comma). t1: its territory when that is not the fallback
-# (passes 1, 2); t2: the fallback (pass 3).
+# Per row of ``rows``: the final territory, the rep, the rule that picked, whether the row
+# escalated from its territory to the fallback, and the steps it took (JSON text: each element
+# after a comma). t1: its territory when that is not the fallback (passes 1, 2); t2: the
+# fallback (pass 3).
 _PICK = """
 SELECT r.row_number,
        coalesce(t2.id, r.territory_id) AS territory_id,
+       t1.id IS NOT NULL AND t2.id IS NOT NULL AS escalated,
        coalesce(x.t1_rep, x.t2_rep) AS rep_id,
        coalesce(t2.rule, t1.rule) AS distribution_rule,
        {steps} AS steps
@@ -405,7 +411,8 @@ async def resolve(
 
 
 def pick_sql(workspace: Workspace, *, low: int, high: int) -> str:
-    """A SELECT of (row_number, territory_id, rep_id, distribution_rule, steps) for the rows
+    """A SELECT of (row_number, territory_id, escalated, rep_id, distribution_rule, steps) for
+    the rows
     ``low`` to ``high`` of the match table without a fixed rep, once ``reserve`` and
     ``resolve`` ran; ``steps`` is the distribution steps as JSON text, each after a comma."""
     sql = _PICK + f" WHERE r.row_number BETWEEN {int(low)} AND {int(high)}"

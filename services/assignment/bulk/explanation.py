@@ -148,7 +148,8 @@ def decision_steps(*, m: str, rule_count: int) -> tuple[str, str]:
         default=obj(("step", "attribute_rule"), ("outcome", "no_match"), ("rules", rule_count)),
     )
     placed_by = Sql(
-        f"CASE WHEN {m}.from_postal_code THEN '\"postal_code\"' ELSE '\"coordinates\"' END"
+        f"CASE WHEN {m}.from_account THEN '\"account\"' "
+        f"WHEN {m}.from_postal_code THEN '\"postal_code\"' ELSE '\"coordinates\"' END"
     )
     where = point(f"{m}.point")
     geography = case(
@@ -242,6 +243,24 @@ def distribution_step(*, territory: str, rule: str, eligible: str, rep: str, tur
                     f"CASE WHEN {eligible} IS NULL THEN '\"no_eligible_owner\"' "
                     "ELSE '\"at_capacity\"' END"
                 ),
+            ),
+        ),
+    )
+
+
+def escalation_step(*, from_territory: str, territory: str, eligible: str) -> list[Part]:
+    """The matched territory ``from_territory`` had no rep to give (``eligible`` NULL: nobody
+    eligible; else everyone at capacity), so the lead went on to the fallback ``territory``."""
+    return obj(
+        ("step", "escalation"),
+        ("outcome", "escalated"),
+        ("from_territory_id", uuid_value(from_territory)),
+        ("territory_id", uuid_value(territory)),
+        (
+            "reason",
+            Sql(
+                f"CASE WHEN {eligible} IS NULL THEN '\"no_eligible_owner\"' "
+                "ELSE '\"at_capacity\"' END"
             ),
         ),
     )

@@ -23,9 +23,9 @@ RELATION_COLUMNS = (
 # created_at, id), and each owner's territories in the single path's order.
 _LOOKUPS = {
     "domain": """
-SELECT DISTINCT ON (a.domain) a.id, a.name, a.domain, a.owner_rep_id
+SELECT DISTINCT ON (a.domain) a.id, a.name, a.domain, a.owner_rep_id, a.location
   FROM account a
- WHERE a.tenant_id = {tenant} AND a.domain IS NOT NULL
+ WHERE a.tenant_id = {tenant} AND a.domain IS NOT NULL AND {named_accounts}
  ORDER BY a.domain, a.created_at, a.id
 """,
     "owned": """
@@ -48,10 +48,13 @@ SELECT l.row_number, {carry}
        CASE WHEN coalesce(by_id.id, by_domain.id) IS NOT NULL
             THEN by_id.id IS NOT NULL END AS by_external_id,
        owner.id AS owner_rep_id, owner.name AS owner_name, owner.active AS owner_active,
-       coalesce(owner.active, false) AS named,
+       coalesce(owner.active, false) AND {named_accounts} AS named,
        {rule_array} AS rule_territory_ids,
-       coalesce(l.location, pc.centroid) AS point,
+       -- A lead without a location of its own is where its account is.
+       coalesce(l.location, pc.centroid, by_id.location, by_domain.location) AS point,
        l.location IS NULL AND pc.centroid IS NOT NULL AS from_postal_code,
+       l.location IS NULL AND pc.centroid IS NULL
+           AND coalesce(by_id.location, by_domain.location) IS NOT NULL AS from_account,
        CASE WHEN l.location IS NULL AND pc.centroid IS NULL AND l.postal_code IS NOT NULL
             THEN l.country || ' ' || l.postal_code END AS unknown_postal_code
   FROM ({relation}) l{rule_values}
@@ -86,7 +89,7 @@ _DECIDE = """
 SELECT m.row_number, {carry} m.account_id, m.account_name, m.by_external_id, m.owner_rep_id,
        m.owner_name, m.owner_active, m.rule_territory_ids,
        geo.territory_ids AS geo_territory_ids,
-       m.point, m.from_postal_code, m.unknown_postal_code,
+       m.point, m.from_postal_code, m.from_account, m.unknown_postal_code,
        CASE WHEN m.named THEN 'named_account'
             WHEN cardinality(m.rule_territory_ids) > 0 THEN 'attribute_rule'
             WHEN cardinality(geo.territory_ids) > 0 THEN 'geography'
@@ -144,9 +147,11 @@ async def _match(
     table: str,
     create: str,
     carry: tuple[str, ...] = (),
+    named_accounts: bool = True,
 ) -> None:
     names = {name: f"{table}_{name}" for name in _STAGES}
     values = {
+        "named_accounts": "true" if named_accounts else "false",
         "tenant": _uuid_sql(tenant_id),
         "alignment": _uuid_sql(compiled.alignment_id),
         "fallback": _uuid_sql(compiled.fallback_id),
@@ -194,12 +199,15 @@ async def match_relation(
     compiled: CompiledAlignment,
     tenant_id: uuid.UUID,
     relation_sql: str,
+    named_accounts: bool = True,
 ) -> str:
     """Match every row of ``relation_sql`` (a SELECT with the columns of ``RELATION_COLUMNS``;
     rule predicates read it as ``l``) and return the name of a new temp table with, per
     row_number: account_id, matched_rule, territory_id, rep_id (the owner, for named accounts),
     and what the explanation needs; its lookups are the temp tables ``<name>_domain`` and
-    ``<name>_owned``. (Bulk lead jobs use ``match_into``, whose tables parallel workers read.)"""
+    ``<name>_owned``. (Bulk lead jobs use ``match_into``, whose tables parallel workers read.)
+    ``named_accounts=False`` skips the named-account step: where a row falls by the rules and
+    geography alone, whoever owns its account."""
     table = f"match_{uuid.uuid4().hex[:12]}"
     await _match(
         connection,
@@ -208,6 +216,7 @@ async def match_relation(
         relation_sql=relation_sql,
         table=table,
         create="CREATE TEMP TABLE",
+        named_accounts=named_accounts,
     )
     return table
 

@@ -161,7 +161,8 @@ CREATE UNLOGGED TABLE {result} AS
 SELECT m.row_number, m.lead_id, {assignment_id} AS assignment_id, m.account_id,
        CASE WHEN m.rep_id IS NOT NULL THEN m.territory_id ELSE p.territory_id END AS territory_id,
        coalesce(m.rep_id, p.rep_id) AS rep_id,
-       m.matched_rule,
+       -- Where the lead really went: escalated rows went to the fallback.
+       CASE WHEN p.escalated THEN 'fallback' ELSE m.matched_rule END AS matched_rule,
        p.distribution_rule,
        concat('[', {first_step}, {more_steps}, p.steps, ']')::jsonb AS explanation
   FROM {match} m
@@ -473,8 +474,8 @@ async def export_assignments(
     """COPY the job's result as CSV, in file order, to ``output`` chunk by chunk."""
     await connection.copy_from_query(
         """
-        SELECT l.job_row_number AS row_number, l.id AS lead_id, a.territory_id, a.rep_id,
-               a.matched_rule
+        SELECT l.job_row_number AS row_number, l.id AS lead_id, a.id AS assignment_id,
+               a.territory_id, a.rep_id, a.matched_rule AS rule
           FROM lead l JOIN assignment a ON a.lead_id = l.id AND a.tenant_id = l.tenant_id
          WHERE l.tenant_id = $1 AND l.job_id = $2
          ORDER BY l.job_row_number

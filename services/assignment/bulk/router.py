@@ -107,7 +107,8 @@ async def list_job_errors(
 async def export_job_assignments(
     job_id: uuid.UUID, request: Request, principal: ReadPrincipal
 ) -> StreamingResponse:
-    """Download a job's assignments as CSV: row_number, lead_id, territory_id, rep_id, rule."""
+    """Download a job's assignments as CSV: row_number, lead_id, assignment_id, territory_id,
+    rep_id, rule."""
     chunks = await service.stream_assignments(
         request.app.state.lead_pool, tenant_id=principal.tenant_id, job_id=job_id
     )

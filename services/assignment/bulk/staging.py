@@ -9,6 +9,7 @@ The normalisation is the single-lead path's (``LeadIn`` validators, ``lead_domai
 """
 
 import csv
+import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -139,6 +140,67 @@ class LimitedBody:
             yield chunk
 
 
+class EvenRows:
+    """The CSV body on its way to COPY, cut into records: a record whose field count is not the
+    header's (COPY would reject the whole file for it) is replaced by an empty record of the
+    right width and remembered in ``wrong`` as (row number, its field count; 0: blank), to
+    become that row's error. A block with no quote and no wrong line passes unchanged (one
+    regular-expression scan, in C)."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.wrong: list[tuple[int, int]] = []
+        self._rows = 0
+        self._pending = b""
+        self._record: list[bytes] = []
+        self._quotes = 0
+        # A line that does not hold exactly width - 1 commas.
+        self._wrong_line = re.compile(rb"^(?![^,\n]*(?:,[^,\n]*){%d}$)" % (width - 1), re.M)
+
+    async def feed(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for chunk in chunks:
+            data = self._pending + chunk
+            cut = data.rfind(b"\n") + 1
+            self._pending = data[cut:]
+            if cut:
+                yield self._records(data[:cut])
+        if self._pending:
+            yield self._records(self._pending + b"\n")
+        if self._record:  # an unterminated quote: COPY says where
+            yield b"\n".join(self._record) + b"\n"
+
+    def _records(self, block: bytes) -> bytes:
+        """The complete records of ``block`` (whole lines), evened out."""
+        if not self._record and b'"' not in block and not self._wrong_line.search(block[:-1]):
+            self._rows += block.count(b"\n")
+            return block
+        out: list[bytes] = []
+        for line in block[:-1].split(b"\n"):
+            self._record.append(line)
+            self._quotes += line.count(b'"')
+            if self._quotes % 2:
+                continue  # inside a quoted value: the record goes on on the next line
+            record = b"\n".join(self._record)
+            self._record, self._quotes = [], 0
+            self._rows += 1
+            fields = self._fields(record)
+            if fields == self.width or (fields == 0 and self.width == 1):
+                out.append(record)
+            else:
+                self.wrong.append((self._rows, fields))
+                out.append(b"," * (self.width - 1))
+        return b"".join(record + b"\n" for record in out)
+
+    @staticmethod
+    def _fields(record: bytes) -> int:
+        if not record.strip(b"\r"):
+            return 0
+        if b'"' not in record:
+            return record.count(b",") + 1
+        text = record.decode("utf-8", "replace")
+        return len(next(csv.reader(io.StringIO(text, newline="")), []))
+
+
 def _copy_problem(error: asyncpg.PostgresError, *, fmt: Format) -> InvalidUpload:
     """COPY refuses a malformed file as a whole: say where and why."""
     context = str(getattr(error, "context", "") or "")
@@ -163,9 +225,11 @@ def _copy_problem(error: asyncpg.PostgresError, *, fmt: Format) -> InvalidUpload
 async def stage_csv(
     connection: asyncpg.Connection, body: LimitedBody, *, workspace: Workspace
 ) -> CsvHeader:
-    """COPY a CSV upload into ``raw`` (row_number = 1 for the first row after the header)."""
+    """COPY a CSV upload into ``raw`` (row_number = 1 for the first row after the header), and
+    the rows whose field count is not the header's into ``width`` (they are empty in ``raw``)."""
     header = parse_csv_header(await body.first_line())
     columns = header.staging_columns
+    rows = EvenRows(len(columns))
     await connection.execute(
         f"CREATE UNLOGGED TABLE {workspace.table('raw')} "
         "(row_number bigint GENERATED ALWAYS AS IDENTITY, "
@@ -176,13 +240,21 @@ async def stage_csv(
         await connection.copy_to_table(
             workspace.bare("raw"),
             schema_name=SCHEMA,
-            source=body.rest(),
+            source=rows.feed(body.rest()),
             columns=columns,
             format="csv",
             header=False,
         )
     except (asyncpg.BadCopyFileFormatError, asyncpg.CharacterNotInRepertoireError) as error:
         raise _copy_problem(error, fmt="csv") from error
+    await connection.execute(
+        f"CREATE UNLOGGED TABLE {workspace.table('width')} "
+        "(row_number bigint PRIMARY KEY, fields int NOT NULL)"
+    )
+    if rows.wrong:
+        await connection.copy_records_to_table(
+            workspace.bare("width"), schema_name=SCHEMA, records=rows.wrong
+        )
     return header
 
 
@@ -227,8 +299,9 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _csv_fields_sql(header: CsvHeader, raw: str) -> str:
-    """One row per CSV row: each field's text (an empty cell is absent), attributes as JSON."""
+def _csv_fields_sql(header: CsvHeader, raw: str, width: str) -> str:
+    """One row per CSV row: each field's text (an empty cell is absent), attributes as JSON;
+    a row with more or fewer fields than the header has columns is that row's problem."""
     column_of = {field: f"r.c{index}" for index, field in enumerate(header.fields)}
 
     def text(field: str) -> str:
@@ -246,11 +319,22 @@ def _csv_fields_sql(header: CsvHeader, raw: str) -> str:
         or "'{}'::jsonb"
     )
     selected = ", ".join(f"{text(field)} AS {field}" for field in CSV_FIELDS)
+    columns = len(header.fields)
+    wrong_width = (
+        "CASE WHEN w.fields = 0 THEN 'the row is empty: every row needs the header''s "
+        f"{columns} columns' ELSE format('the row has %s field%s but the header names "
+        f"{columns} columns: every row needs exactly the header''s columns (an empty cell is "
+        "fine: a,,c); quote values holding commas', w.fields, "
+        "CASE WHEN w.fields = 1 THEN '' ELSE 's' END) END"
+    )
     return f"""
-        SELECT r.row_number, NULL::text AS pre_field, NULL::text AS pre_message, {selected},
+        SELECT r.row_number,
+               CASE WHEN w.row_number IS NOT NULL THEN 'row' END AS pre_field,
+               CASE WHEN w.row_number IS NOT NULL THEN {wrong_width} END AS pre_message,
+               {selected},
                NULL::text AS location_lon, NULL::text AS location_lat, false AS location_given,
                {attributes} AS attributes, 0 AS attribute_count
-          FROM {raw} r
+          FROM {raw} r LEFT JOIN {width} w ON w.row_number = r.row_number
     """
 
 
@@ -475,7 +559,11 @@ def validation_sql(
     row: see ``ids.py``). The freemail domains (the single path's list) never name a company.
     Columns of a row with a problem may hold anything: only rows without one are used."""
     raw = workspace.table("raw")
-    fields = _csv_fields_sql(header, raw) if fmt == "csv" and header else _ndjson_fields_sql(raw)
+    fields = (
+        _csv_fields_sql(header, raw, workspace.table("width"))
+        if fmt == "csv" and header
+        else _ndjson_fields_sql(raw)
+    )
     parsed = workspace.table("parsed")
     lead_id = ordered_uuid_sql(epoch_ms=ids_epoch_ms, counter="s.row_number")
     return [

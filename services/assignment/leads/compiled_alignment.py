@@ -70,18 +70,21 @@ SELECT
     acct.owner_name, acct.owner_active, acct.by_external_id,
     rules.matched AS matched_rules,
     geo.territory_ids AS geo_territory_ids,
-    ST_X(pt.point) AS longitude, ST_Y(pt.point) AS latitude,
+    ST_X(loc.point) AS longitude, ST_Y(loc.point) AS latitude,
     EXISTS (SELECT 1 FROM pc) AS from_postal_code,
+    pt.point IS NULL AND acct.location IS NOT NULL AS from_account,
     idem.request_hash AS idempotency_hash, idem.assignment_id AS idempotency_assignment_id
 FROM pt
 LEFT JOIN LATERAL (
     SELECT a.id, a.name, a.owner_rep_id, r.name AS owner_name, r.active AS owner_active,
-           coalesce(a.external_id = $3::text, false) AS by_external_id
+           coalesce(a.external_id = $3::text, false) AS by_external_id, a.location
       FROM account a LEFT JOIN rep r ON r.id = a.owner_rep_id
      WHERE a.tenant_id = $1 AND (a.external_id = $3::text OR a.domain = $4::text)
      ORDER BY coalesce(a.external_id = $3::text, false) DESC, a.created_at, a.id
      LIMIT 1
 ) acct ON true
+-- A lead without a location of its own is where its account is.
+CROSS JOIN LATERAL (SELECT coalesce(pt.point, acct.location) AS point) loc
 LEFT JOIN LATERAL (
     SELECT {rule_array} AS matched FROM l{rule_values}
 ) rules ON true
@@ -91,7 +94,7 @@ LEFT JOIN LATERAL (
       FROM (SELECT DISTINCT p.territory_id, p.level, p.territory_area_m2
               FROM territory_part p
              WHERE p.alignment_id = $2 AND p.tenant_id = $1
-               AND ST_Intersects(p.geom, pt.point)) q
+               AND ST_Intersects(p.geom, loc.point)) q
 ) geo ON true
 LEFT JOIN LATERAL (
     SELECT r.request_hash, (r.response_body ->> 'assignment_id')::uuid AS assignment_id

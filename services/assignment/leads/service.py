@@ -143,7 +143,13 @@ async def _decide(
             where += f" and postal code {lead.country} {lead.postal_code} is unknown"
         steps.append({"step": "geography", "outcome": "no_location", "detail": where + "."})
     else:
-        source = "its postal code's centroid" if match["from_postal_code"] else "its coordinates"
+        source = (
+            "its account's location"
+            if match["from_account"]
+            else "its postal code's centroid"
+            if match["from_postal_code"]
+            else "its coordinates"
+        )
         containing = list(match["geo_territory_ids"] or [])
         point = [match["longitude"], match["latitude"]]
         if containing:
@@ -360,7 +366,8 @@ async def assign_lead(
         if row["territory_id"]
         else None,
         rep=NamedRef(id=row["rep_id"], name=row["rep_name"]) if row["rep_id"] else None,
-        matched_rule=decision.matched_rule,
+        # The function's: "fallback" when no rep of the matched territory could take the lead.
+        matched_rule=row["matched_rule"],
         distribution_rule=row["distribution_rule"],
         explanation=row["explanation"],
         created_at=row["created_at"],

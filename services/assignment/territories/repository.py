@@ -27,6 +27,7 @@ _READ_COLUMNS = """
     CASE WHEN :include_geometry THEN ST_AsGeoJSON(t.geom, 15)::json END AS geometry,
     ST_Area(t.geom::geography) / 1e6 AS area_km2,
     t.criteria, t.priority, t.distribution_rule, t.required_skills, t.is_fallback,
+    t.attributes, t.repair_note,
     COALESCE((
         SELECT json_agg(json_build_object('rep_id', m.rep_id, 'rep_name', r.name,
                                           'role', m.role, 'weight', m.weight::float8)
@@ -40,6 +41,7 @@ _READ_COLUMNS = """
 _READ_TYPES: dict[str, TypeEngine[Any]] = {
     "geometry": JSON(),
     "criteria": JSONB(),
+    "attributes": JSONB(),
     "members": JSON(),
     "required_skills": ARRAY(Text),
 }
@@ -291,17 +293,19 @@ _CHECK_AND_INSERT = text(
     ), {_JUDGE}, written AS (
         INSERT INTO territory (id, tenant_id, alignment_id, parent_id, name, level, geom,
                                criteria, priority, distribution_rule, required_skills,
-                               is_fallback)
+                               is_fallback, attributes)
         SELECT t.id, :tenant_id, :alignment_id, t.parent_id, t.name, t.level,
                CASE WHEN j.g IS NULL THEN NULL
                     WHEN j.valid THEN ST_Multi(ST_SetSRID(j.g, 4326))
                     ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SetSRID(j.g, 4326)), 3))
                END,
                t.criteria, t.priority, t.distribution_rule,
-               ARRAY(SELECT json_array_elements_text(t.required_skills)), t.is_fallback
+               ARRAY(SELECT json_array_elements_text(t.required_skills)), t.is_fallback,
+               coalesce(t.attributes, '{{}}')
         FROM json_to_recordset(CAST(:territories AS json)) AS t (
             position int, id uuid, parent_id uuid, name text, level int, criteria jsonb,
-            priority int, distribution_rule text, required_skills json, is_fallback boolean)
+            priority int, distribution_rule text, required_skills json, is_fallback boolean,
+            attributes jsonb)
         LEFT JOIN judged j ON j.position = t.position
         WHERE :write AND NOT EXISTS (
             SELECT FROM flagged WHERE problem IS NOT NULL OR NOT :repair OR nothing_left)
@@ -343,6 +347,32 @@ async def check_and_insert(
         },
     )
     return [GeometryProblem(*row) for row in rows]
+
+
+_SET_REPAIR_NOTES = text(
+    """
+    UPDATE territory t SET repair_note = n.note
+      FROM unnest(CAST(:territory_ids AS uuid[]), CAST(:notes AS text[])) AS n (id, note)
+     WHERE t.tenant_id = :tenant_id AND t.id = n.id
+       AND t.repair_note IS DISTINCT FROM n.note
+    """
+)
+
+
+async def set_repair_notes(
+    session: AsyncSession, *, tenant_id: uuid.UUID, notes: dict[uuid.UUID, str | None]
+) -> None:
+    """Store why each territory's polygon was repaired (None: it was not)."""
+    if not notes:
+        return
+    await session.execute(
+        _SET_REPAIR_NOTES,
+        {
+            "tenant_id": tenant_id,
+            "territory_ids": [str(territory_id) for territory_id in notes],
+            "notes": list(notes.values()),
+        },
+    )
 
 
 # The geometry stored for a checked GeoJSON geometry `p.g`: a MultiPolygon, repaired on request.
@@ -593,6 +623,7 @@ _EXPORT = text(
                 'criteria', t.criteria,
                 'is_fallback', t.is_fallback,
                 'required_skills', to_json(t.required_skills),
+                'attributes', t.attributes,
                 'members', COALESCE(members.list, '[]'::json)
             )
         ) ORDER BY t.level, t.name, t.id), '[]'::json)

@@ -100,6 +100,15 @@ async def import_territories(
     session: SessionDep,
     principal: WritePrincipal,
     repair: RepairQuery = False,
+    name_property: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="The feature property holding each territory's name (default: name), "
+            "e.g. NAME for a Census counties file",
+        ),
+    ] = None,
 ) -> TerritoryImportResult:
     """Import territories from a GeoJSON FeatureCollection into a draft, all or nothing."""
     # The body as sent (already read and cached by the validation above): its geometries go
@@ -112,6 +121,7 @@ async def import_territories(
         data=body,
         collection=collection,
         repair=repair,
+        name_property=name_property,
     )
 
 

@@ -10,6 +10,24 @@ from services.assignment.rules.criteria import Criteria
 from shared.models import DistributionRule, MemberRole
 
 MAX_IMPORT_FEATURES = 100_000
+# The coordinate reference systems that mean GeoJSON's own: WGS 84 longitude, latitude.
+WGS84_CRS_NAMES = frozenset(
+    {
+        "urn:ogc:def:crs:OGC:1.3:CRS84",
+        "urn:ogc:def:crs:OGC::CRS84",
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "CRS84",
+        "OGC:CRS84",
+        "EPSG:4326",
+        "urn:ogc:def:crs:EPSG::4326",
+        "urn:ogc:def:crs:EPSG:6.6:4326",
+        "http://www.opengis.net/def/crs/EPSG/0/4326",
+    }
+)
+_ATTRIBUTES_DESCRIPTION = (
+    "Descriptive properties of your own (a FIPS code, a population...): kept and exported, "
+    "never used to route leads (use criteria for that)"
+)
 
 Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -87,6 +105,7 @@ class TerritoryCreate(TerritoryRules):
     geometry: dict[str, Any] | None = Field(
         default=None, description=_GEOMETRY_DESCRIPTION, examples=[_GEOMETRY_EXAMPLE]
     )
+    attributes: dict[str, Any] = Field(default_factory=dict, description=_ATTRIBUTES_DESCRIPTION)
 
 
 class TerritoryUpdate(BaseModel):
@@ -102,6 +121,9 @@ class TerritoryUpdate(BaseModel):
     distribution_rule: DistributionRule | None = None
     required_skills: list[Skill] | None = Field(default=None, max_length=100)
     is_fallback: bool | None = None
+    attributes: dict[str, Any] | None = Field(
+        default=None, description=_ATTRIBUTES_DESCRIPTION + "; replaced as a whole"
+    )
 
 
 class TerritoryRead(BaseModel):
@@ -120,8 +142,11 @@ class TerritoryRead(BaseModel):
     required_skills: list[str]
     is_fallback: bool
     members: list[MemberRead]
+    attributes: dict[str, Any] = Field(description=_ATTRIBUTES_DESCRIPTION)
     repair_note: str | None = Field(
-        default=None, description="Set when ?repair=true had to repair the polygon, and why"
+        default=None,
+        description="Set when ?repair=true had to repair the stored polygon, and why; kept "
+        "until the geometry is replaced",
     )
     created_at: datetime
     updated_at: datetime
@@ -129,7 +154,9 @@ class TerritoryRead(BaseModel):
 
 class TerritoryFeatureProperties(TerritoryRules):
     """A territory in GeoJSON. ``id`` and ``level`` come from the export and are ignored on
-    import: ids are new, levels follow from the parents."""
+    import: ids are new, levels follow from the parents. On import, any other property joins
+    ``attributes`` (a non-UUID ``id`` too), and ``?name_property=`` names the property holding
+    the name."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -140,10 +167,12 @@ class TerritoryFeatureProperties(TerritoryRules):
     )
     level: int | None = None
     members: list[MemberSpec] = Field(default_factory=list, max_length=10_000)
+    attributes: dict[str, Any] = Field(default_factory=dict, description=_ATTRIBUTES_DESCRIPTION)
 
 
 class TerritoryFeature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # RFC 7946 §6.1: foreign members are legal; ignored.
+    model_config = ConfigDict(extra="ignore")
 
     type: Literal["Feature"]
     id: uuid.UUID | str | int | None = None
@@ -158,13 +187,19 @@ class TerritoryFeatureCollection(BaseModel):
 
 
 class TerritoryImport(BaseModel):
-    """A FeatureCollection shaped like the export (each feature a ``TerritoryFeature``).
-    Features may come in any order; parents are referenced by name."""
+    """A GeoJSON FeatureCollection (RFC 7946), e.g. the export (each feature a
+    ``TerritoryFeature``). Features may come in any order; parents are referenced by name.
+    Foreign members (``name``, ...) are ignored; a legacy ``crs`` must name WGS 84."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     type: Literal["FeatureCollection"]
     bbox: list[float] | None = None
+    crs: dict[str, Any] | None = Field(
+        default=None,
+        description="Legacy (GeoJSON 2008) crs member: accepted when it names WGS 84 "
+        "(urn:ogc:def:crs:OGC:1.3:CRS84, EPSG:4326); any other is a 422",
+    )
     # Checked feature by feature in the service, so that one answer lists every bad feature.
     features: list[dict[str, Any]] = Field(
         min_length=1,

@@ -29,11 +29,13 @@ from services.assignment.territories.errors import (
 )
 from services.assignment.territories.repository import GeometryProblem, TerritoryHead
 from services.assignment.territories.schemas import (
+    WGS84_CRS_NAMES,
     MemberCreate,
     MemberRead,
     RepairedFeature,
     TerritoryCreate,
     TerritoryFeature,
+    TerritoryFeatureProperties,
     TerritoryImport,
     TerritoryImportResult,
     TerritoryRead,
@@ -43,10 +45,14 @@ from shared.errors import InvalidGeometry, InvalidInput
 from shared.models import MemberRole
 
 _FEATURE = TypeAdapter(TerritoryFeature)
-_NOT_NULLABLE = ("name", "priority", "distribution_rule", "required_skills", "is_fallback")
+_NOT_NULLABLE = (
+    "name", "priority", "distribution_rule", "required_skills", "is_fallback", "attributes",
+)  # fmt: skip
+_PROPERTY_NAMES = frozenset(TerritoryFeatureProperties.model_fields)
+_WGS84 = frozenset(name.lower() for name in WGS84_CRS_NAMES)
 
 
-def to_read(row: Any, *, repair_note: str | None = None) -> TerritoryRead:
+def to_read(row: Any) -> TerritoryRead:
     return TerritoryRead(
         id=row.id,
         alignment_id=row.alignment_id,
@@ -61,7 +67,8 @@ def to_read(row: Any, *, repair_note: str | None = None) -> TerritoryRead:
         required_skills=row.required_skills,
         is_fallback=row.is_fallback,
         members=[MemberRead.model_validate(member) for member in row.members],
-        repair_note=repair_note,
+        attributes=row.attributes or {},
+        repair_note=row.repair_note,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -77,16 +84,12 @@ async def _require_head(
 
 
 async def _read(
-    session: AsyncSession,
-    *,
-    tenant_id: uuid.UUID,
-    territory_id: uuid.UUID,
-    repair_note: str | None = None,
+    session: AsyncSession, *, tenant_id: uuid.UUID, territory_id: uuid.UUID
 ) -> TerritoryRead:
     row = await repository.read(session, tenant_id=tenant_id, territory_id=territory_id)
     if row is None:
         raise TerritoryNotFound(territory_id)
-    return to_read(row, repair_note=repair_note)
+    return to_read(row)
 
 
 def _criteria_problem(criteria: Criteria) -> str | None:
@@ -287,6 +290,7 @@ async def create_territory(
                 "distribution_rule": data.distribution_rule.value,
                 "required_skills": data.required_skills,
                 "is_fallback": data.is_fallback,
+                "attributes": data.attributes,
             }
         ],
         repair=repair,
@@ -294,12 +298,13 @@ async def create_territory(
     )
     if 0 in rejections:
         raise InvalidGeometry(rejections[0], field="geometry")
-    repair_note = notes.get(0)
+    if 0 in notes:
+        await repository.set_repair_notes(
+            session, tenant_id=tenant_id, notes={territory_id: notes[0]}
+        )
     if data.geometry is not None:
         await repository.rebuild_parts(session, tenant_id=tenant_id, territory_ids=[territory_id])
-    return await _read(
-        session, tenant_id=tenant_id, territory_id=territory_id, repair_note=repair_note
-    )
+    return await _read(session, tenant_id=tenant_id, territory_id=territory_id)
 
 
 async def get_territory(
@@ -345,9 +350,11 @@ async def update_territory(
             raise InvalidInput(f"{name} cannot be null; omit it to keep its value", field=name)
     values: dict[str, Any] = {
         name: fields[name]
-        for name in ("name", "priority", "distribution_rule", "required_skills", "is_fallback")
+        for name in (
+            "name", "priority", "distribution_rule", "required_skills", "is_fallback", "attributes",
+        )
         if name in fields
-    }
+    }  # fmt: skip
     if "name" in values and values["name"] != head.name:
         await _ensure_name_free(
             session, tenant_id=tenant_id, alignment_id=head.alignment_id, name=values["name"]
@@ -387,14 +394,16 @@ async def update_territory(
             geometry=data.geometry,
             repair=repair,
         )
+        # The note describes the stored polygon: a new one replaces it (or clears it).
+        await repository.set_repair_notes(
+            session, tenant_id=tenant_id, notes={territory_id: repair_note}
+        )
         await repository.rebuild_parts(session, tenant_id=tenant_id, territory_ids=[territory_id])
     if "level" in values and values["level"] != head.level:
         await repository.relevel_subtree(
             session, tenant_id=tenant_id, territory_id=territory_id, level=values["level"]
         )
-    return await _read(
-        session, tenant_id=tenant_id, territory_id=territory_id, repair_note=repair_note
-    )
+    return await _read(session, tenant_id=tenant_id, territory_id=territory_id)
 
 
 async def delete_territory(
@@ -489,6 +498,69 @@ def _levels(
     return levels
 
 
+def _check_crs(crs: dict[str, Any] | None) -> None:
+    """RFC 7946 coordinates are WGS 84 longitude, latitude; a legacy crs member naming another
+    system means the numbers are something else (metres of a projection...): refuse them."""
+    if crs is None:
+        return
+    properties = crs.get("properties")
+    name = properties.get("name") if isinstance(properties, dict) else None
+    if isinstance(name, str) and name.strip().lower() in _WGS84:
+        return
+    described = repr(name) if isinstance(name, str) else json.dumps(crs)[:200]
+    raise InvalidInput(
+        f"the collection's crs is {described}, not WGS 84: GeoJSON coordinates are WGS 84 "
+        "longitude, latitude (RFC 7946). Reproject the file to WGS 84 (e.g. ogr2ogr -t_srs "
+        "EPSG:4326 out.geojson in.geojson) and import it again",
+        field="crs",
+    )
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _territory_feature(raw: Any, *, name_property: str | None) -> Any:
+    """A feature as ``TerritoryFeature`` reads it: the name from ``name_property`` (as text),
+    every property it does not know (a non-UUID ``id`` too, the original ``name`` when another
+    property names the territory) moved into ``attributes``."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("properties"), dict):
+        return raw  # the validation says what is wrong
+    properties = dict(raw["properties"])
+    extra = {key: properties.pop(key) for key in list(properties) if key not in _PROPERTY_NAMES}
+    if "id" in properties and properties["id"] is not None and not _is_uuid(properties["id"]):
+        extra["id"] = properties.pop("id")
+    if name_property is not None and name_property != "name":
+        if "name" in properties:
+            extra["name"] = properties.pop("name")
+        source = properties if name_property in properties else extra
+        if name_property in source:
+            properties["name"] = source.pop(name_property)
+    if isinstance(properties.get("name"), int | float) and not isinstance(properties["name"], bool):
+        properties["name"] = str(properties["name"])
+    if extra:
+        given = properties.get("attributes")
+        properties["attributes"] = {**extra, **given} if isinstance(given, dict) else extra
+        if given is not None and not isinstance(given, dict):
+            properties["attributes"] = given  # not an object: the validation says so
+    return {**raw, "properties": properties}
+
+
+def _feature_message(detail: Any, *, name_property: str | None) -> str:
+    if detail["type"] == "missing" and tuple(detail["loc"]) == ("properties", "name"):
+        if name_property is not None:
+            return f"the feature has no {name_property!r} property (?name_property)"
+        return (
+            "the feature has no name property: add one, or say which property holds the "
+            "territory's name with ?name_property=<property>"
+        )
+    return str(detail["msg"])
+
+
 async def import_territories(
     session: AsyncSession,
     *,
@@ -497,11 +569,14 @@ async def import_territories(
     data: TerritoryImport,
     collection: str,
     repair: bool,
+    name_property: str | None = None,
 ) -> TerritoryImportResult:
     """Create one territory per feature, all or nothing: every feature is checked and the
     problems of all of them are reported together; only a clean collection is written.
-    ``collection`` is the request body as sent: PostGIS reads the geometries from it."""
+    ``collection`` is the request body as sent: PostGIS reads the geometries from it.
+    ``name_property``: the feature property holding the name (default ``name``)."""
     await require_draft(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    _check_crs(data.crs)
     errors: list[dict[str, Any]] = []
 
     def fail(index: int, field: str, message: str) -> None:
@@ -510,10 +585,16 @@ async def import_territories(
     features: dict[int, TerritoryFeature] = {}
     for index, raw in enumerate(data.features):
         try:
-            features[index] = _FEATURE.validate_python(raw)
+            features[index] = _FEATURE.validate_python(
+                _territory_feature(raw, name_property=name_property)
+            )
         except ValidationError as error:
             for detail in error.errors():
-                fail(index, _location(detail["loc"]) or "feature", detail["msg"])
+                fail(
+                    index,
+                    _location(detail["loc"]) or "feature",
+                    _feature_message(detail, name_property=name_property),
+                )
 
     index_by_name: dict[str, int] = {}
     for index, feature in features.items():
@@ -630,6 +711,7 @@ async def import_territories(
             "distribution_rule": feature.properties.distribution_rule.value,
             "required_skills": feature.properties.required_skills,
             "is_fallback": feature.properties.is_fallback,
+            "attributes": feature.properties.attributes,
         }
         for index, feature in features.items()
         if write
@@ -667,6 +749,9 @@ async def import_territories(
         for member in feature.properties.members
     ]
     await repository.insert_members(session, tenant_id=tenant_id, members=members)
+    await repository.set_repair_notes(
+        session, tenant_id=tenant_id, notes={ids[index]: note for index, note in notes.items()}
+    )
     await repository.rebuild_parts(
         session, tenant_id=tenant_id, territory_ids=[ids[index] for index, _ in geometries]
     )
