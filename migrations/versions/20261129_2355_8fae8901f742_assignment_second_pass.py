@@ -9,7 +9,7 @@ keep their repair note and descriptive attributes, and ``assign_lead_commit`` la
   (it now returns the final matched_rule: a lead escalated to the fallback says so).
 
 Revision ID: 8fae8901f742
-Revises: e7d24c9b1f05
+Revises: a6db7127596c
 Create Date: 2026-11-29 23:55:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "8fae8901f742"
-down_revision: str | None = "e7d24c9b1f05"
+down_revision: str | None = "a6db7127596c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
