@@ -6,7 +6,7 @@ own document and the merged one always agree.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -67,7 +67,7 @@ PLATFORM_RESPONSES: dict[str, dict[str, Any]] = {
 NOT_FOUND_RESPONSE = _problem_response("Nothing with this id (or key) exists in your tenant")
 
 
-def operation_id_fallback(service: str) -> Any:
+def operation_id_fallback(service: str) -> Callable[[APIRoute], str]:
     """Operation ids of routes that do not declare one: ``<service>.<route function>``."""
 
     def generate(route: APIRoute) -> str:
@@ -123,8 +123,11 @@ def _prefix_schemas(document: dict[str, Any], service: str) -> dict[str, Any]:
         )
         raise ValueError(f"{service}: schema names {clashing} clash once prefixed; rename one")
     document = rename_schema_refs(document, renames)
+    # Client generators name models by title: pydantic's (``NeighbourRead`` in two services,
+    # ``AllGroup`` for both ``AllGroup-Input`` and ``AllGroup-Output``) would clash again.
     document["components"]["schemas"] = {
-        renames[name]: schema for name, schema in document["components"]["schemas"].items()
+        renames[name]: {**schema, "title": renames[name]}
+        for name, schema in document["components"]["schemas"].items()
     }
     return document
 
