@@ -5,6 +5,7 @@ The gateway merges these documents as they are (services/gateway/openapi_merge.p
 own document and the merged one always agree.
 """
 
+import copy
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -136,7 +137,7 @@ def _is_error(status: str) -> bool:
     return status[:1] in ("4", "5") or status == "default"
 
 
-def _declare_responses(path: str, method: str, operation: dict[str, Any], health: bool) -> None:
+def _declare_responses(path: str, operation: dict[str, Any], *, health: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in responses.items():
         # Errors are problem+json, whatever the operation's success media type is (FastAPI files
@@ -156,9 +157,10 @@ def _declare_responses(path: str, method: str, operation: dict[str, Any], health
     elif not operation.get("parameters") and "requestBody" not in operation:
         responses.pop("422", None)  # nothing to validate
     if "{" in path and "404" not in responses:
-        responses["404"] = NOT_FOUND_RESPONSE
+        responses["404"] = copy.deepcopy(NOT_FOUND_RESPONSE)
     for status, response in PLATFORM_RESPONSES.items():
-        declared = responses.setdefault(status, response)
+        # A copy each: shared dicts would make an edit to one operation change them all.
+        declared = responses.setdefault(status, copy.deepcopy(response))
         # The gateway's 429, 502 and 503 say when to retry, on a route's own 503 too.
         for name, header in response.get("headers", {}).items():
             declared.setdefault("headers", {}).setdefault(name, header)
@@ -171,10 +173,10 @@ def finish_document(document: dict[str, Any], *, service: str) -> dict[str, Any]
     components.setdefault("schemas", {}).setdefault(
         "Problem", Problem.model_json_schema(ref_template=SCHEMA_REF_PREFIX + "{model}")
     )
-    for path, method, operation in iter_operations(document):
+    for path, _method, operation in iter_operations(document):
         description = operation.get("description", "")
         if description:
             operation["summary"] = description.strip().splitlines()[0]
         health = path.rsplit("/", 1)[-1] in ("healthz", "readyz")
-        _declare_responses(path, method, operation, health)
+        _declare_responses(path, operation, health=health)
     return _prefix_schemas(document, service)
