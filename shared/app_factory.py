@@ -11,25 +11,51 @@ from sqlalchemy import text
 from shared.auth import KeyCache
 from shared.auth_limit import FailedAuthLimiter
 from shared.db import create_engine, create_sessionmaker
+from shared.docs import install_docs
 from shared.errors import PROBLEM_CONTENT_TYPE, PROBLEM_RESPONSES, install_error_handlers
 from shared.http_client import ServiceClient
 from shared.logging import configure_logging
 from shared.observability import install_observability, telemetry_config
+from shared.openapi import finish_document, operation_id_fallback
 from shared.request_context import RequestContextMiddleware
 from shared.settings import Settings, get_settings
 
+_NOT_READY: dict[str, Any] = {
+    "description": "Not ready: the database does not answer (or, as problem+json, the gateway "
+    "is at capacity)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"status": {"const": "unavailable"}, "database": {"type": "string"}},
+                "required": ["status"],
+            }
+        },
+        PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}},
+    },
+}
 
-def _health_router(prefix: str) -> APIRouter:
+
+def _health_router(prefix: str, service: str) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", include_in_schema=False)
-    @router.get(f"{prefix}/healthz", summary="Liveness: the process answers.")
+    @router.get(
+        f"{prefix}/healthz",
+        summary="Liveness: the process answers.",
+        operation_id=f"{service}.healthz",
+    )
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
     @router.get("/readyz", include_in_schema=False)
-    @router.get(f"{prefix}/readyz", summary="Readiness: the database answers.")
+    @router.get(
+        f"{prefix}/readyz",
+        summary="Readiness: the database answers.",
+        operation_id=f"{service}.readyz",
+        responses={503: _NOT_READY},
+    )
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers."""
         try:
@@ -42,24 +68,13 @@ def _health_router(prefix: str) -> APIRouter:
     return router
 
 
-def _serve_problem_media_type(app: FastAPI) -> None:
-    """Post-process the document: errors are problem+json (FastAPI files every model under
-    application/json), and each operation's summary is its docstring's first line."""
+def _finish_openapi(app: FastAPI, service: str) -> None:
+    """Serve the document shared/openapi.py finishes (schema names, error responses...)."""
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = build_openapi()
-            for operations in document.get("paths", {}).values():
-                for operation in operations.values():
-                    description = operation.get("description", "")
-                    if description:
-                        operation["summary"] = description.strip().splitlines()[0]
-                    for response in operation.get("responses", {}).values():
-                        content = response.get("content", {})
-                        if PROBLEM_CONTENT_TYPE in content and "application/json" in content:
-                            content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
-            app.openapi_schema = document
+            app.openapi_schema = finish_document(build_openapi(), service=service)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -117,16 +132,18 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
+        docs_url=None,
         redoc_url=None,
-        responses=PROBLEM_RESPONSES,
         telemetry=telemetry_config(settings, service=name),
+        generate_unique_id_function=operation_id_fallback(name),
     )
     app.add_middleware(RequestContextMiddleware)
     install_observability(app, service=name, settings=settings)
     install_error_handlers(app)
-    _serve_problem_media_type(app)
-    app.include_router(_health_router(prefix))
+    _finish_openapi(app, name)
+    install_docs(app, prefix=prefix, title=title)
+    app.include_router(_health_router(prefix, name))
     for router in routers:
-        app.include_router(router)
+        # Health routes take no key and no input, so only these routes declare 401/403/422.
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     return app

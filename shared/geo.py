@@ -13,6 +13,39 @@ from shared.errors import InvalidGeometry
 
 SRID = 4326
 
+# JSON schemas for the OpenAPI document of bodies read as plain dicts (checked by shapely/PostGIS).
+_POSITION: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": 2,
+    "maxItems": 3,
+    "description": "[longitude, latitude] in WGS 84",
+}
+_POLYGON_COORDINATES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "array", "items": _POSITION, "minItems": 4},
+    "minItems": 1,
+    "description": "Linear rings, closed (last position = first): the shell, then any holes",
+}
+AREA_GEOMETRY_SCHEMA: dict[str, Any] = {
+    "title": "GeoJSON Polygon or MultiPolygon",
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"type": {"const": "Polygon"}, "coordinates": _POLYGON_COORDINATES},
+            "required": ["type", "coordinates"],
+        },
+        {
+            "type": "object",
+            "properties": {
+                "type": {"const": "MultiPolygon"},
+                "coordinates": {"type": "array", "items": _POLYGON_COORDINATES},
+            },
+            "required": ["type", "coordinates"],
+        },
+    ],
+}
+
 
 class GeoJSONPoint(BaseModel):
     type: Literal["Point"] = "Point"

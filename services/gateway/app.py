@@ -1,4 +1,5 @@
-"""Gateway app (behind nginx): the merged OpenAPI document, API docs, liveness and readiness."""
+"""Gateway app (behind nginx): the merged OpenAPI document, API docs (Swagger UI, ReDoc, their
+assets), liveness and readiness."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -6,11 +7,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from services.gateway.catalog import ServiceCatalog
 from shared.db import create_engine
+from shared.docs import install_docs
 from shared.errors import install_error_handlers
 from shared.logging import configure_logging
 from shared.observability import install_observability, telemetry_config
@@ -45,17 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, service="gateway", settings=settings, scrape_hooks=[queue_depth_hook]
     )
     install_error_handlers(app)
+    install_docs(app, prefix="", title="Territory Platform")
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> dict[str, Any]:
         """The merged OpenAPI 3.1 document of every service."""
         catalog: ServiceCatalog = request.app.state.catalog
         return await catalog.merged_document()
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        """Interactive API documentation over the merged document."""
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Territory Platform API")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -5,32 +5,37 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-REF_PREFIX = "#/components/schemas/"
+from shared.openapi import iter_operations, rename_schema_refs
 
 
-def _rename_refs(node: Any, renames: Mapping[str, str]) -> Any:
-    """Rewrite ``$ref``s to schemas that had to be renamed to avoid a clash."""
-    if isinstance(node, dict):
-        result = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith(REF_PREFIX):
-                name = value[len(REF_PREFIX) :]
-                result[key] = REF_PREFIX + renames.get(name, name)
-            else:
-                result[key] = _rename_refs(value, renames)
-        return result
-    if isinstance(node, list):
-        return [_rename_refs(item, renames) for item in node]
-    return node
+def _renames_against(
+    merged_schemas: Mapping[str, Any], schemas: Mapping[str, Any], service: str
+) -> dict[str, str]:
+    """Names of ``schemas`` taken in ``merged_schemas`` by a different schema, renamed
+    ``<Service><Name>``. Repeated until stable: a schema identical as written but referring to
+    a renamed schema (``Page[X]`` when ``X`` clashes) differs once its refs follow, so it is
+    renamed too."""
+    renames: dict[str, str] = {}
+    while True:
+        renamed = rename_schema_refs(dict(schemas), renames)
+        clashing = {
+            name: service.capitalize() + name
+            for name, schema in renamed.items()
+            if name in merged_schemas and _canonical(merged_schemas[name]) != _canonical(schema)
+        }
+        if clashing.keys() <= renames.keys():
+            return renames
+        renames.update(clashing)
 
 
 def merge_documents(
     documents: Mapping[str, dict[str, Any]], *, title: str, version: str, description: str
 ) -> dict[str, Any]:
-    """Paths are already prefixed per service, so they never clash; schemas may.
+    """Paths are prefixed per service, and so are schema names (shared/openapi.py), except the
+    shared ``Problem``: a schema defined identically by several services is kept once.
 
-    A schema defined identically by several services is kept once; a different schema under a
-    name already taken is renamed ``<Service><Name>`` and every reference to it follows.
+    A service still serving unprefixed names (an older version, during a rolling update) may
+    clash: the clashing schema is then renamed ``<Service><Name>`` and every reference follows.
     """
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -44,23 +49,22 @@ def merge_documents(
     for service, document in sorted(documents.items()):
         document = copy.deepcopy(document)
         components = document.get("components", {})
-        renames: dict[str, str] = {}
-        for name, schema in components.get("schemas", {}).items():
-            if name in schemas and _canonical(schemas[name]) != _canonical(schema):
-                renames[name] = service.capitalize() + name
-        document = _rename_refs(document, renames)
+        renames = _renames_against(schemas, components.get("schemas", {}), service)
+        document = rename_schema_refs(document, renames)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             schemas.setdefault(renames.get(name, name), schema)
         merged["components"]["securitySchemes"].update(components.get("securitySchemes", {}))
-        for path, operations in document.get("paths", {}).items():
-            if path in ("/healthz", "/readyz"):
-                continue
-            merged["paths"][path] = operations
-            for operation in operations.values():
-                for tag in operation.get("tags", []) if isinstance(operation, dict) else []:
-                    if tag not in seen_tags:
-                        seen_tags.add(tag)
-                        merged["tags"].append({"name": tag, "description": f"{service} service"})
+        paths = {
+            path: operations
+            for path, operations in document.get("paths", {}).items()
+            if path not in ("/healthz", "/readyz")
+        }
+        merged["paths"].update(paths)
+        for _path, _method, operation in iter_operations({"paths": paths}):
+            for tag in operation.get("tags", []):
+                if tag not in seen_tags:
+                    seen_tags.add(tag)
+                    merged["tags"].append({"name": tag, "description": f"{service} service"})
     return merged
 
 

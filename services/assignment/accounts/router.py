@@ -53,7 +53,8 @@ _CSV_DESCRIPTION = (
     "country, industry, employee_count, annual_revenue, potential, owner_rep_id, "
     "owner_external_id, and attr.<key> for custom attributes (kept as text). Empty cells are "
     "empty values. "
-    "Existing accounts get only the columns the file has. Up to 1,000,000 rows."
+    "Existing accounts get only the columns the file has. Up to 1,000,000 rows; the header "
+    "row is required (an empty file is refused), a header alone imports nothing."
 )
 
 
@@ -63,6 +64,7 @@ def _media_type(request: Request) -> str:
 
 @router.put(
     "/{external_id}",
+    operation_id="accounts.upsert",
     status_code=status.HTTP_201_CREATED,
     responses={
         status.HTTP_200_OK: {
@@ -88,7 +90,11 @@ async def upsert_account(
     return account
 
 
-@router.get("/{external_id}", responses={404: _problem("No such account in this tenant")})
+@router.get(
+    "/{external_id}",
+    responses={404: _problem("No such account in this tenant")},
+    operation_id="accounts.get",
+)
 async def get_account(
     external_id: ExternalId, session: SessionDep, principal: ReadPrincipal
 ) -> AccountRead:
@@ -98,7 +104,7 @@ async def get_account(
     )
 
 
-@router.get("")
+@router.get("", operation_id="accounts.list")
 async def list_accounts(
     session: SessionDep,
     principal: ReadPrincipal,
@@ -128,6 +134,7 @@ async def list_accounts(
 
 @router.post(
     ":bulk",
+    operation_id="accounts.bulk_upsert",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -160,11 +167,14 @@ async def upsert_accounts(
 
 @router.post(
     ":import",
+    operation_id="accounts.import",
     openapi_extra={
         "requestBody": {
             "required": True,
             "description": _CSV_DESCRIPTION,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+            },
         }
     },
     responses={

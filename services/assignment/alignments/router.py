@@ -22,7 +22,7 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/assignment/alignments", tags=["alignments"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="alignments.create")
 async def create_alignment(
     body: AlignmentCreate, session: SessionDep, principal: WritePrincipal
 ) -> AlignmentRead:
@@ -30,7 +30,7 @@ async def create_alignment(
     return await service.create_alignment(session, tenant_id=principal.tenant_id, data=body)
 
 
-@router.get("")
+@router.get("", operation_id="alignments.list")
 async def list_alignments(
     session: SessionDep,
     principal: ReadPrincipal,
@@ -50,7 +50,7 @@ async def list_alignments(
     return Page[AlignmentRead].build(alignments, page)
 
 
-@router.get("/{alignment_id}")
+@router.get("/{alignment_id}", operation_id="alignments.get")
 async def get_alignment(
     alignment_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
 ) -> AlignmentRead:
@@ -60,7 +60,7 @@ async def get_alignment(
     )
 
 
-@router.patch("/{alignment_id}")
+@router.patch("/{alignment_id}", operation_id="alignments.update")
 async def update_alignment(
     alignment_id: uuid.UUID, body: AlignmentUpdate, session: SessionDep, principal: WritePrincipal
 ) -> AlignmentRead:
@@ -70,7 +70,9 @@ async def update_alignment(
     )
 
 
-@router.post("/{alignment_id}:clone", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{alignment_id}:clone", status_code=status.HTTP_201_CREATED, operation_id="alignments.clone"
+)
 async def clone_alignment(
     alignment_id: uuid.UUID,
     session: SessionDep,
@@ -86,7 +88,7 @@ async def clone_alignment(
     )
 
 
-@router.post("/{alignment_id}:publish")
+@router.post("/{alignment_id}:publish", operation_id="alignments.publish")
 async def publish_alignment(
     alignment_id: uuid.UUID,
     session: SessionDep,
@@ -102,7 +104,7 @@ async def publish_alignment(
     )
 
 
-@router.post("/{alignment_id}:archive")
+@router.post("/{alignment_id}:archive", operation_id="alignments.archive")
 async def archive_alignment(
     alignment_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
 ) -> AlignmentRead:
@@ -112,7 +114,7 @@ async def archive_alignment(
     )
 
 
-@router.get("/{from_alignment_id}/diff/{to_alignment_id}")
+@router.get("/{from_alignment_id}/diff/{to_alignment_id}", operation_id="alignments.diff")
 async def diff_alignments(
     from_alignment_id: uuid.UUID,
     to_alignment_id: uuid.UUID,

@@ -2,10 +2,12 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.models import AlignmentStatus
+from shared.patch import NotNull
 
 
 class AlignmentCreate(BaseModel):
@@ -19,7 +21,7 @@ class AlignmentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
 
 
 class AlignmentClone(BaseModel):

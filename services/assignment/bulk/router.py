@@ -18,6 +18,7 @@ _CSV_EXAMPLE = (
     "external_id,email,country,postal_code,industry,employee_count,attr.segment\n"
     "crm-1,pat@acme.com,US,10001,software,250,enterprise\n"
 )
+_UPLOAD = {"type": "string", "format": "binary", "minLength": 1}
 _BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -25,12 +26,13 @@ _BODY: dict[str, Any] = {
             "CSV with a header row (external_id, email, domain, account_external_id, latitude, "
             "longitude, postal_code, country, industry, employee_count, annual_revenue, and "
             "attr.<key> for custom attributes) or JSON lines (one lead object per line, the "
-            f"body of POST /assignment/leads). At most {service.MAX_ROWS:,} rows."
+            f"body of POST /assignment/leads). At least one lead and at most "
+            f"{service.MAX_ROWS:,}: an empty upload, or a CSV header alone, is refused (422)."
         ),
         "content": {
-            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+            "text/csv": {"schema": _UPLOAD, "example": _CSV_EXAMPLE},
             "application/x-ndjson": {
-                "schema": {"type": "string"},
+                "schema": _UPLOAD,
                 "example": '{"email": "pat@acme.com", "country": "US", "postal_code": "10001"}\n',
             },
         },
@@ -44,6 +46,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 @router.post(
     "/assignment/leads:bulk",
+    operation_id="leads.bulk_assign",
     openapi_extra=_BODY,
     responses={
         202: {"description": "Large upload staged; follow Location for the job", "model": JobRead},
@@ -76,14 +79,14 @@ async def bulk_assign_leads(
     return result.job
 
 
-@router.get("/assignment/jobs/{job_id}")
+@router.get("/assignment/jobs/{job_id}", operation_id="jobs.get")
 async def get_job(job_id: uuid.UUID, request: Request, principal: ReadPrincipal) -> JobRead:
     """Get a bulk assignment job: status, stage, progress and summary."""
     async with request.app.state.lead_pool.acquire() as connection:
         return await service.get_job(connection, tenant_id=principal.tenant_id, job_id=job_id)
 
 
-@router.get("/assignment/jobs/{job_id}/errors")
+@router.get("/assignment/jobs/{job_id}/errors", operation_id="jobs.list_errors")
 async def list_job_errors(
     job_id: uuid.UUID, request: Request, principal: ReadPrincipal, page: PageDep
 ) -> Page[JobErrorRead]:
@@ -101,8 +104,14 @@ async def list_job_errors(
 
 @router.get(
     "/assignment/jobs/{job_id}/assignments.csv",
+    operation_id="jobs.export_assignments",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "One line per assigned row"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One line per assigned row",
+        }
+    },
 )
 async def export_job_assignments(
     job_id: uuid.UUID, request: Request, principal: ReadPrincipal

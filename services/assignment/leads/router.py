@@ -23,7 +23,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("/assignment/leads", status_code=status.HTTP_201_CREATED)
+@router.post("/assignment/leads", status_code=status.HTTP_201_CREATED, operation_id="leads.assign")
 async def assign_lead(
     body: LeadIn,
     request: Request,
@@ -49,7 +49,7 @@ async def assign_lead(
     return result
 
 
-@router.get("/assignment/assignments/{assignment_id}")
+@router.get("/assignment/assignments/{assignment_id}", operation_id="assignments.get")
 async def get_assignment(
     assignment_id: uuid.UUID, request: Request, principal: ReadPrincipal
 ) -> AssignmentRead:

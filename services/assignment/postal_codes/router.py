@@ -13,6 +13,7 @@ router = APIRouter(prefix="/assignment/postal-codes", tags=["postal codes"])
 
 @router.get(
     "/{country}/{code}",
+    operation_id="postal_codes.get",
     responses={
         404: {
             "description": "The table does not know this code",

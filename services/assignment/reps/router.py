@@ -14,13 +14,13 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/assignment/reps", tags=["reps"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="reps.create")
 async def create_rep(body: RepCreate, session: SessionDep, principal: WritePrincipal) -> RepRead:
     """Create a rep."""
     return await service.create_rep(session, tenant_id=principal.tenant_id, data=body)
 
 
-@router.get("")
+@router.get("", operation_id="reps.list")
 async def list_reps(
     session: SessionDep,
     principal: ReadPrincipal,
@@ -38,13 +38,13 @@ async def list_reps(
     return Page[RepRead].build(reps, page)
 
 
-@router.get("/{rep_id}")
+@router.get("/{rep_id}", operation_id="reps.get")
 async def get_rep(rep_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal) -> RepRead:
     """Get one rep."""
     return await service.get_rep(session, tenant_id=principal.tenant_id, rep_id=rep_id)
 
 
-@router.patch("/{rep_id}")
+@router.patch("/{rep_id}", operation_id="reps.update")
 async def update_rep(
     rep_id: uuid.UUID, body: RepUpdate, session: SessionDep, principal: WritePrincipal
 ) -> RepRead:

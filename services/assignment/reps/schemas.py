@@ -2,10 +2,12 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from shared.geo import GeoJSONPoint
+from shared.patch import NotNull
 
 
 class RepBase(BaseModel):
@@ -31,14 +33,14 @@ class RepUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str | None = Field(default=None, max_length=255)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
     email: EmailStr | None = None
     capacity: int | None = Field(default=None, ge=0)
     home: GeoJSONPoint | None = None
-    skills: list[str] | None = Field(default=None, max_length=100)
-    segments: list[str] | None = Field(default=None, max_length=100)
+    skills: NotNull[Annotated[list[str], Field(max_length=100)]] = None
+    segments: NotNull[Annotated[list[str], Field(max_length=100)]] = None
     manager_id: uuid.UUID | None = None
-    active: bool | None = None
+    active: NotNull[bool] = None
 
 
 class RepRead(RepBase):

@@ -1,9 +1,10 @@
 """HTTP endpoints for territories, their members, and GeoJSON import/export."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from services.assignment.territories import service
 from services.assignment.territories.schemas import (
@@ -32,12 +33,22 @@ RepairQuery = Annotated[
 ]
 
 
-class GeoJSONResponse(Response):
+class GeoJSONResponse(JSONResponse):
+    """GeoJSON text built by PostGIS, sent as it is. A JSONResponse all the same, so that the
+    OpenAPI document gives the body its schema (FastAPI types any other class as a string)."""
+
     media_type = "application/geo+json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, str):
+            return content.encode()
+        return super().render(content)
 
 
 @router.post(
-    "/assignment/alignments/{alignment_id}/territories", status_code=status.HTTP_201_CREATED
+    "/assignment/alignments/{alignment_id}/territories",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="territories.create",
 )
 async def create_territory(
     alignment_id: uuid.UUID,
@@ -52,7 +63,7 @@ async def create_territory(
     )
 
 
-@router.get("/assignment/alignments/{alignment_id}/territories")
+@router.get("/assignment/alignments/{alignment_id}/territories", operation_id="territories.list")
 async def list_territories(
     alignment_id: uuid.UUID,
     session: SessionDep,
@@ -76,6 +87,7 @@ async def list_territories(
 
 @router.get(
     "/assignment/alignments/{alignment_id}/territories.geojson",
+    operation_id="territories.export",
     response_model=TerritoryFeatureCollection,
     response_class=GeoJSONResponse,
 )
@@ -91,6 +103,7 @@ async def export_territories(
 
 @router.post(
     "/assignment/alignments/{alignment_id}/territories:import",
+    operation_id="territories.import",
     status_code=status.HTTP_201_CREATED,
 )
 async def import_territories(
@@ -125,7 +138,7 @@ async def import_territories(
     )
 
 
-@router.get("/assignment/territories/{territory_id}")
+@router.get("/assignment/territories/{territory_id}", operation_id="territories.get")
 async def get_territory(
     territory_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
 ) -> TerritoryRead:
@@ -135,7 +148,7 @@ async def get_territory(
     )
 
 
-@router.patch("/assignment/territories/{territory_id}")
+@router.patch("/assignment/territories/{territory_id}", operation_id="territories.update")
 async def update_territory(
     territory_id: uuid.UUID,
     body: TerritoryUpdate,
@@ -149,7 +162,11 @@ async def update_territory(
     )
 
 
-@router.delete("/assignment/territories/{territory_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/assignment/territories/{territory_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="territories.delete",
+)
 async def delete_territory(
     territory_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
 ) -> Response:
@@ -160,7 +177,11 @@ async def delete_territory(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/assignment/territories/{territory_id}/members", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/assignment/territories/{territory_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="territories.add_member",
+)
 async def add_member(
     territory_id: uuid.UUID, body: MemberCreate, session: SessionDep, principal: WritePrincipal
 ) -> MemberRead:
@@ -172,6 +193,7 @@ async def add_member(
 
 @router.delete(
     "/assignment/territories/{territory_id}/members/{rep_id}",
+    operation_id="territories.remove_member",
     status_code=status.HTTP_204_NO_CONTENT,
 )
 async def remove_member(

@@ -4,10 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from services.assignment.rules.criteria import Criteria
+from shared.geo import AREA_GEOMETRY_SCHEMA
 from shared.models import DistributionRule, MemberRole
+from shared.patch import NotNull
 
 MAX_IMPORT_FEATURES = 100_000
 # The coordinate reference systems that mean GeoJSON's own: WGS 84 longitude, latitude.
@@ -37,6 +39,27 @@ _GEOMETRY_DESCRIPTION = (
     "unclosed ring...) is rejected with the reason, or repaired with ST_MakeValid when the "
     "request has ?repair=true."
 )
+# Geometries are read as dicts (shapely and PostGIS check them); documented as what they must be.
+AreaGeometry = Annotated[
+    dict[str, Any] | None,
+    WithJsonSchema({"anyOf": [AREA_GEOMETRY_SCHEMA, {"type": "null"}]}),
+]
+_IMPORT_FEATURE_SCHEMA: dict[str, Any] = {
+    "title": "GeoJSON Feature",
+    "type": "object",
+    "properties": {
+        "type": {"const": "Feature"},
+        "id": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]},
+        "geometry": {"anyOf": [AREA_GEOMETRY_SCHEMA, {"type": "null"}]},
+        "properties": {
+            "type": "object",
+            "description": "The territory, as in the export's features "
+            "(TerritoryFeatureProperties): name, parent (another feature's name), criteria, "
+            "priority, distribution_rule, required_skills, is_fallback, members",
+        },
+    },
+    "required": ["type", "geometry", "properties"],
+}
 _GEOMETRY_EXAMPLE = {
     "type": "Polygon",
     "coordinates": [
@@ -113,15 +136,15 @@ class TerritoryUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
     parent_id: uuid.UUID | None = None
     geometry: dict[str, Any] | None = Field(default=None, description=_GEOMETRY_DESCRIPTION)
     criteria: Criteria | None = None
-    priority: int | None = Field(default=None, ge=0, le=2_147_483_647)
-    distribution_rule: DistributionRule | None = None
-    required_skills: list[Skill] | None = Field(default=None, max_length=100)
-    is_fallback: bool | None = None
-    attributes: dict[str, Any] | None = Field(
+    priority: NotNull[Annotated[int, Field(ge=0, le=2_147_483_647)]] = None
+    distribution_rule: NotNull[DistributionRule] = None
+    required_skills: NotNull[Annotated[list[Skill], Field(max_length=100)]] = None
+    is_fallback: NotNull[bool] = None
+    attributes: NotNull[dict[str, Any]] = Field(
         default=None, description=_ATTRIBUTES_DESCRIPTION + "; replaced as a whole"
     )
 
@@ -177,7 +200,7 @@ class TerritoryFeature(BaseModel):
     type: Literal["Feature"]
     id: uuid.UUID | str | int | None = None
     bbox: list[float] | None = None
-    geometry: dict[str, Any] | None = Field(description=_GEOMETRY_DESCRIPTION)
+    geometry: AreaGeometry = Field(description=_GEOMETRY_DESCRIPTION)
     properties: TerritoryFeatureProperties
 
 
@@ -201,7 +224,7 @@ class TerritoryImport(BaseModel):
         "(urn:ogc:def:crs:OGC:1.3:CRS84, EPSG:4326); any other is a 422",
     )
     # Checked feature by feature in the service, so that one answer lists every bad feature.
-    features: list[dict[str, Any]] = Field(
+    features: list[Annotated[dict[str, Any], WithJsonSchema(_IMPORT_FEATURE_SCHEMA)]] = Field(
         min_length=1,
         max_length=MAX_IMPORT_FEATURES,
         description="GeoJSON Features, each shaped like TerritoryFeature",

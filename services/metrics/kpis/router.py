@@ -14,7 +14,7 @@ from shared.db import SessionDep
 router = APIRouter(prefix="/metrics/reps", tags=["kpis"])
 
 
-@router.get("/{rep_id}/attainment")
+@router.get("/{rep_id}/attainment", operation_id="attainment.get")
 async def get_rep_attainment(
     rep_id: uuid.UUID,
     session: SessionDep,

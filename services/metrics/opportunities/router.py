@@ -18,6 +18,7 @@ router = APIRouter(prefix="/metrics/opportunities", tags=["opportunities"])
 
 @router.post(
     "",
+    operation_id="opportunities.upsert",
     status_code=http_status.HTTP_201_CREATED,
     responses={
         http_status.HTTP_200_OK: {
@@ -38,7 +39,7 @@ async def upsert_opportunity(
     return opportunity
 
 
-@router.get("")
+@router.get("", operation_id="opportunities.list")
 async def list_opportunities(
     session: SessionDep,
     principal: ReadPrincipal,

@@ -14,7 +14,7 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/metrics/quotas", tags=["quotas"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="quotas.create")
 async def create_quota(
     body: QuotaCreate, session: SessionDep, principal: WritePrincipal
 ) -> QuotaRead:
@@ -22,7 +22,7 @@ async def create_quota(
     return await service.create_quota(session, tenant_id=principal.tenant_id, data=body)
 
 
-@router.get("")
+@router.get("", operation_id="quotas.list")
 async def list_quotas(
     session: SessionDep,
     principal: ReadPrincipal,

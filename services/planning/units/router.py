@@ -20,7 +20,7 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/planning/units", tags=["units"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="units.create")
 async def create_unit(
     body: UnitCreate,
     session: SessionDep,
@@ -35,7 +35,7 @@ async def create_unit(
     )
 
 
-@router.get("")
+@router.get("", operation_id="units.list")
 async def list_units(
     session: SessionDep, principal: ReadPrincipal, page: PageDep
 ) -> Page[UnitRead]:
@@ -46,20 +46,20 @@ async def list_units(
     return Page[UnitRead].build(units, page)
 
 
-@router.post("/adjacency:rebuild")
+@router.post("/adjacency:rebuild", operation_id="units.rebuild_adjacency")
 async def rebuild_adjacency(session: SessionDep, principal: WritePrincipal) -> AdjacencyRebuilt:
     """Recompute which units share a border (a corner alone does not count)."""
     pairs = await service.rebuild_adjacency(session, tenant_id=principal.tenant_id)
     return AdjacencyRebuilt(pairs=pairs)
 
 
-@router.get("/{unit_id}")
+@router.get("/{unit_id}", operation_id="units.get")
 async def get_unit(unit_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal) -> UnitRead:
     """Get one basic unit."""
     return await service.get_unit(session, tenant_id=principal.tenant_id, unit_id=unit_id)
 
 
-@router.delete("/{unit_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{unit_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="units.delete")
 async def delete_unit(
     unit_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
 ) -> Response:
@@ -68,7 +68,7 @@ async def delete_unit(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{unit_id}/neighbours")
+@router.get("/{unit_id}/neighbours", operation_id="units.list_neighbours")
 async def list_neighbours(
     unit_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal, page: PageDep
 ) -> Page[NeighbourRead]:

@@ -13,7 +13,7 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/proximity", tags=["connections"])
 
 
-@router.post("/connections", status_code=status.HTTP_201_CREATED)
+@router.post("/connections", status_code=status.HTTP_201_CREATED, operation_id="connections.create")
 async def create_connection(
     body: ConnectionCreate, session: SessionDep, principal: WritePrincipal
 ) -> ConnectionRead:
@@ -21,7 +21,7 @@ async def create_connection(
     return await service.create_connection(session, tenant_id=principal.tenant_id, data=body)
 
 
-@router.get("/people/{person_id}/connections")
+@router.get("/people/{person_id}/connections", operation_id="people.list_connections")
 async def list_person_connections(
     person_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal, page: PageDep
 ) -> Page[NeighbourRead]:

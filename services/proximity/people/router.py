@@ -15,7 +15,7 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/proximity/people", tags=["people"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="people.create")
 async def create_person(
     body: PersonCreate, session: SessionDep, principal: WritePrincipal
 ) -> PersonRead:
@@ -23,7 +23,7 @@ async def create_person(
     return await service.create_person(session, tenant_id=principal.tenant_id, data=body)
 
 
-@router.get("")
+@router.get("", operation_id="people.list")
 async def list_people(
     session: SessionDep,
     principal: ReadPrincipal,
@@ -45,7 +45,7 @@ async def list_people(
     return Page[PersonRead].build(people, page)
 
 
-@router.get("/{person_id}")
+@router.get("/{person_id}", operation_id="people.get")
 async def get_person(
     person_id: uuid.UUID, session: SessionDep, principal: ReadPrincipal
 ) -> PersonRead:

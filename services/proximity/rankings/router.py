@@ -22,7 +22,7 @@ from shared.db import SessionDep
 router = APIRouter(prefix="/proximity", tags=["rankings"])
 
 
-@router.post("/rankings")
+@router.post("/rankings", operation_id="rankings.rank")
 async def rank_reps(
     body: RankingRequest, session: SessionDep, principal: ReadPrincipal
 ) -> RankingRead:
@@ -43,7 +43,7 @@ async def rank_reps(
     )
 
 
-@router.get("/accounts/{account_id}/reps")
+@router.get("/accounts/{account_id}/reps", operation_id="rankings.for_account")
 async def rank_all_reps(
     account_id: uuid.UUID,
     session: SessionDep,
