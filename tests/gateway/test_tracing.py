@@ -93,14 +93,18 @@ class OtlpCollector:
         self.server.shutdown()
         self.server.server_close()
 
-    def wait_for(self, trace_id: str, *, services: set[str], timeout: float = 15.0) -> list[Any]:
+    def wait_for(
+        self, trace_id: str, *, spans: set[tuple[str, str]], timeout: float = 15.0
+    ) -> list[Any]:
+        """The trace's spans once every (service, span name) in ``spans`` has arrived: each
+        process exports in its own batches, so a server span may come after its child's."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            spans = [span for span in self.spans if span.trace_id == trace_id]
-            if services <= {span.service for span in spans}:
-                return spans
+            found = [span for span in self.spans if span.trace_id == trace_id]
+            if spans <= {(span.service, span.name) for span in found}:
+                return found
             time.sleep(0.05)
-        raise AssertionError(f"no spans of {services} for trace {trace_id}: {self.spans}")
+        raise AssertionError(f"not all of {spans} arrived for trace {trace_id}: {self.spans}")
 
 
 @dataclass(frozen=True)
@@ -269,11 +273,16 @@ async def test_spans_of_both_services_are_exported_as_one_trace(
 ) -> None:
     traceparent, trace_id, caller_span_id = _traceparent()
     response = _assign(traced.url, tenant, social_account, traceparent=traceparent)
-    spans = collector.wait_for(trace_id, services={"assignment", "proximity"})
+    assignment_server_name = ("assignment", "POST /assignment/leads")
+    client_name = ("assignment", "POST proximity")
+    proximity_server_name = ("proximity", "POST /proximity/rankings")
+    spans = collector.wait_for(
+        trace_id, spans={assignment_server_name, client_name, proximity_server_name}
+    )
     by_name = {(span.service, span.name): span for span in spans}
-    assignment_server = by_name[("assignment", "POST /assignment/leads")]
-    client = by_name[("assignment", "POST proximity")]
-    proximity_server = by_name[("proximity", "POST /proximity/rankings")]
+    assignment_server = by_name[assignment_server_name]
+    client = by_name[client_name]
+    proximity_server = by_name[proximity_server_name]
     # server <- caller, client <- assignment's server span, proximity's server <- that client.
     assert assignment_server.parent_span_id == caller_span_id
     assert client.parent_span_id == assignment_server.span_id
