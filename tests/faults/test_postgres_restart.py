@@ -221,3 +221,40 @@ async def test_postgres_restart_under_load_loses_no_acknowledged_assignment(
         )
     assert len(per_lead) == len(outcomes), figures
     assert all(row["assignments"] == 1 for row in per_lead), figures
+
+
+async def test_while_the_database_is_down_every_kind_of_request_gets_503_then_recovers(
+    cluster: ThrowawayCluster, gateway_url: str, tenant: TenantWithKey
+) -> None:
+    # The raw asyncpg lead pool, the SQLAlchemy pool of the CRUD routes, and authentication
+    # (a key not in the service's cache is looked up in the database) each meet the outage.
+    requests = [
+        (
+            "POST",
+            "/assignment/leads",
+            {"external_id": f"down-{uuid.uuid4().hex[:6]}"},
+            tenant.token,
+        ),
+        ("GET", "/assignment/reps", None, tenant.token),
+        ("GET", "/assignment/reps", None, f"unknown-{uuid.uuid4().hex}"),
+    ]
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+
+        async def send(method: str, path: str, body: object, token: str) -> httpx.Response:
+            return await client.request(method, path, json=body, headers={"X-API-Key": token})
+
+        for request in requests[:2]:  # warm the pools and the key cache
+            assert (await send(*request)).status_code in (200, 201)
+        await asyncio.to_thread(cluster.stop)
+        try:
+            for request in requests:
+                response = await send(*request)
+                assert response.status_code == 503, (request, response.text)
+                assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
+                assert response.json()["type"] == "/problems/database-unavailable"
+                assert response.headers["retry-after"].isdigit()
+        finally:
+            await asyncio.to_thread(cluster.start)
+        # No restart of the service: its pools reconnect on the next request.
+        statuses = [(await send(*request)).status_code for request in requests]
+    assert statuses == [201, 200, 401]
