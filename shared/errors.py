@@ -217,6 +217,15 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     PoolTimeoutError,
 )
 
+# The lead pool hands a connection out without a ping: one whose server has just sent its
+# shutdown notice (FATAL 57P01) is still handed out until its socket closes, and asyncpg then
+# refuses the statement while it consumes that error (protocol state 2, ERROR_CONSUME) or once
+# it failed. Our code never shares a connection between tasks, so only a dying one gets there.
+_DYING_CONNECTION_STATES = (
+    "another operation (2) is in progress",
+    'protocol is in the "failed" state',
+)
+
 
 def is_database_unavailable(error: BaseException) -> bool:
     """Whether ``error`` (or what it wraps) says the database could not be reached or went away."""
@@ -233,6 +242,10 @@ def is_database_unavailable(error: BaseException) -> bool:
             return True
         # asyncpg's client-side error for a statement on a connection the server closed.
         if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        if isinstance(current, asyncpg.InternalClientError) and any(
+            state in str(current) for state in _DYING_CONNECTION_STATES
+        ):
             return True
         orig = getattr(current, "orig", None)
         pending += [orig if isinstance(orig, BaseException) else None]
@@ -267,6 +280,7 @@ _DATABASE_ERROR_CLASSES: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     ConnectionError,
 )
 

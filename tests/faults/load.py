@@ -51,6 +51,9 @@ class LeadLoad:
     clients: int
     lead_for: Callable[[int], dict[str, Any]]
     key_prefix: str
+    # An eager client still pauses a little after a failure (rather than honouring a 2 s
+    # Retry-After), so that a restarting server is not flooded with connection attempts.
+    pause_after_failure: float = 0.05
     outcomes: list[Outcome] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -90,7 +93,10 @@ class LeadLoad:
             base_url=self.base_url, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
         ) as client:
             while not self._stop.is_set():
-                self.outcomes.append(await self._post(client, self._take_index()))
+                outcome = await self._post(client, self._take_index())
+                self.outcomes.append(outcome)
+                if outcome.status != 201:
+                    await asyncio.sleep(self.pause_after_failure)
 
     async def _post(self, client: httpx.AsyncClient, index: int) -> Outcome:
         key = f"{self.key_prefix}-{index}"

@@ -200,14 +200,19 @@ async def test_postgres_restart_under_load_loses_no_acknowledged_assignment(
 
     # The refused requests, retried with their Idempotency-Key as Retry-After invites, are
     # assigned (or answered with the assignment whose commit the outage hid): one per lead.
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
-        for outcome in refused:
-            retry = await client.post(
-                "/assignment/leads",
-                json=outcome.lead,
-                headers={**tenant.headers, "Idempotency-Key": outcome.idempotency_key},
+    limits = httpx.Limits(max_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30, limits=limits) as client:
+        retries = await asyncio.gather(
+            *(
+                client.post(
+                    "/assignment/leads",
+                    json=outcome.lead,
+                    headers={**tenant.headers, "Idempotency-Key": outcome.idempotency_key},
+                )
+                for outcome in refused
             )
-            assert retry.status_code == 201, retry.text
+        )
+    assert [retry.status_code for retry in retries] == [201] * len(refused), figures
     async with _connect(cluster) as db:
         per_lead = await db.fetch(
             """

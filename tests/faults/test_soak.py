@@ -155,7 +155,8 @@ async def soak_data(
 
 
 def traffic(data: SoakData) -> list[Kind]:
-    """The mix: 40% lead assignment, the rest reads a CRM, a map and a dashboard make."""
+    """The mix: two fifths lead assignment, the rest reads a CRM, a map and a dashboard make (every
+    service gets traffic; the gateway app serves only the docs, which nothing polls)."""
     run = uuid.uuid4().hex[:6]
 
     def lead(body: dict[str, object]) -> Request:
@@ -197,6 +198,7 @@ def traffic(data: SoakData) -> list[Kind]:
             f"/metrics/reps/{pick(rng, data.rep_ids)}/attainment"
             f"?period_start={PERIOD['period_start']}&period_end={PERIOD['period_end']}")),
         Kind("GET opportunities", 4, lambda rng, i: get("/metrics/opportunities?limit=50")),
+        Kind("GET planning units", 2, lambda rng, i: get("/planning/units?limit=50")),
     ]  # fmt: skip
 
 
