@@ -227,6 +227,18 @@ _DYING_CONNECTION_STATES = (
 )
 
 
+def _raised_in_database_driver(error: BaseException) -> bool:
+    """Whether asyncpg or SQLAlchemy raised ``error``: a TimeoutError of our own code is not an
+    outage of the database."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("asyncpg.", "sqlalchemy.")):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """Whether ``error`` (or what it wraps) says the database could not be reached or went away."""
     seen: set[int] = set()
@@ -238,6 +250,8 @@ def is_database_unavailable(error: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, _UNAVAILABLE_ERRORS):
             return True
+        if isinstance(current, TimeoutError) and _raised_in_database_driver(current):
+            return True  # the connect timeout (TERRITORY_DB_CONNECT_TIMEOUT_SECONDS)
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
         # asyncpg's client-side error for a statement on a connection the server closed.
@@ -282,6 +296,7 @@ _DATABASE_ERROR_CLASSES: tuple[type[Exception], ...] = (
     asyncpg.InterfaceError,
     asyncpg.InternalClientError,
     ConnectionError,
+    TimeoutError,
 )
 
 

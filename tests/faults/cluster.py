@@ -134,6 +134,9 @@ class ThrowawayCluster:
                 raise ClusterFailed(f"not accepting after {timeout:.0f} s\n{self.log_tail()}")
             time.sleep(0.05)
 
+    def postmaster_pid(self) -> int:
+        return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+
     def psql(self, sql: str, *, database: str = "postgres") -> str:
         return self._run(
             str(PG_BIN / "psql"),

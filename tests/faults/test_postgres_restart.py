@@ -9,6 +9,9 @@ the suite's shared server is never restarted.
 
 import asyncio
 import logging
+import os
+import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -53,6 +56,8 @@ RECOVERY_BOUND_SECONDS = 5.0
 STEADY_AFTER_RECOVERY_SECONDS = 1.5
 # A request slower than this hung on the outage instead of being refused.
 MAX_REQUEST_SECONDS = 10.0
+# The services' TERRITORY_DB_CONNECT_TIMEOUT_SECONDS in this module.
+CONNECT_TIMEOUT_SECONDS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +86,7 @@ def gateway_url(
         "DATABASE_URL": cluster.url,
         "TERRITORY_LOG_JSON": "false",
         "TERRITORY_LOG_LEVEL": "WARNING",
+        "TERRITORY_DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT_SECONDS),
     }
     services = start_services(
         ["assignment"], env=env, log_dir=tmp_path_factory.mktemp("restart-logs")
@@ -263,3 +269,40 @@ async def test_while_the_database_is_down_every_kind_of_request_gets_503_then_re
         # No restart of the service: its pools reconnect on the next request.
         statuses = [(await send(*request)).status_code for request in requests]
     assert statuses == [201, 200, 401]
+
+
+async def test_an_unresponsive_database_is_a_503_within_the_connect_timeout(
+    cluster: ThrowawayCluster, gateway_url: str, tenant: TenantWithKey
+) -> None:
+    # A frozen postmaster: the kernel still completes TCP handshakes, but no connection ever
+    # gets its startup answer (as with an overloaded server or half a network partition).
+    requests = [
+        ("POST", "/assignment/leads", {"external_id": f"frozen-{uuid.uuid4().hex[:6]}"}),
+        ("GET", "/assignment/reps", None),
+    ]
+    async with httpx.AsyncClient(
+        base_url=gateway_url, timeout=30, headers=tenant.headers
+    ) as client:
+        for method, path, body in requests:  # warm the key cache: only the pools meet the fault
+            assert (await client.request(method, path, json=body)).status_code in (200, 201)
+        # The service's pooled connections go (their backends end), so it must connect anew.
+        cluster.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name IN ('assignment', 'assignment-leads')"
+        )
+        postmaster_pid = cluster.postmaster_pid()
+        os.kill(postmaster_pid, signal.SIGSTOP)
+        try:
+            for method, path, body in requests:
+                started = time.monotonic()
+                response = await client.request(method, path, json=body)
+                elapsed = time.monotonic() - started
+                assert response.status_code == 503, (path, response.text)
+                assert response.json()["type"] == "/problems/database-unavailable"
+                assert response.headers["retry-after"].isdigit()
+                # One connect attempt; slack for a loaded machine, far below asyncpg's 60 s.
+                assert elapsed < CONNECT_TIMEOUT_SECONDS + 3, (path, elapsed)
+        finally:
+            os.kill(postmaster_pid, signal.SIGCONT)
+        statuses = [(await client.request(m, p, json=b)).status_code for m, p, b in requests]
+    assert statuses == [201, 200]
