@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import statistics
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,8 +36,9 @@ CLIENTS = 4
 # The assignment service's budget for a ranking (TERRITORY_PROXIMITY_RANKING_TIMEOUT_SECONDS).
 RANKING_TIMEOUT_SECONDS = 1.0
 # A lead's answer may take the ranking budget plus this much for everything else, on a shared
-# 2-core test machine (unloaded, the rest takes a few milliseconds).
-OTHER_WORK_SECONDS = 1.5
+# 2-core test machine (unloaded the rest takes milliseconds; loaded, a second or two at worst):
+# still below the 5 s a lead would wait on the general HTTP timeout.
+OTHER_WORK_SECONDS = 3.0
 RANKED_BEFORE_KILL = 20
 SECONDS_WITHOUT_PROXIMITY = 2.0
 RECOVERY_BOUND_SECONDS = 15.0
@@ -138,10 +140,12 @@ async def test_proximity_killed_under_load_falls_back_without_errors(
         o for o in outcomes if o.status == 201 and _proximity_step(o)["outcome"] == "fallback"
     ]
     slowest = max(o.seconds for o in outcomes)
+    median_down = statistics.median(o.seconds for o in without_proximity or outcomes)
     figures = (
         f"proximity SIGKILLed: {len(outcomes)} leads, {len(errors)} errors, "
         f"{len(without_proximity)} sent while it was down, {len(fallbacks)} fell back to round "
-        f"robin, slowest answer {slowest:.3f} s (ranking timeout {RANKING_TIMEOUT_SECONDS} s), "
+        f"robin, median answer while down {median_down * 1000:.0f} ms, slowest {slowest:.3f} s "
+        f"(ranking timeout {RANKING_TIMEOUT_SECONDS} s), "
         f"rankings again {'yes' if recovered else 'no'} after the restart"
     )
     logger.warning(figures)
@@ -154,4 +158,7 @@ async def test_proximity_killed_under_load_falls_back_without_errors(
         assert step["outcome"] == "fallback", (figures, step)
         assert "did not answer" in step["detail"], step
     assert slowest < RANKING_TIMEOUT_SECONDS + OTHER_WORK_SECONDS, figures
+    # A dead service refuses connections: the typical lead falls back at once rather than
+    # waiting out the ranking budget.
+    assert median_down < RANKING_TIMEOUT_SECONDS, figures
     assert recovered, f"no ranking within {RECOVERY_BOUND_SECONDS} s of the restart: {figures}"
