@@ -20,9 +20,11 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from shared.db import create_engine, create_sessionmaker
-from shared.errors import PROBLEM_CONTENT_TYPE
+from shared.errors import PROBLEM_CONTENT_TYPE, is_database_unavailable
 from shared.settings import Settings
 from tests.assignment.territory_factories import (
     add_member,
@@ -306,3 +308,52 @@ async def test_an_unresponsive_database_is_a_503_within_the_connect_timeout(
             os.kill(postmaster_pid, signal.SIGCONT)
         statuses = [(await client.request(m, p, json=b)).status_code for m, p, b in requests]
     assert statuses == [201, 200]
+
+
+async def test_errors_of_a_connection_the_server_ended_count_as_unavailable(
+    cluster: ThrowawayCluster,
+) -> None:
+    """What both drivers raise when the server ends a connection mid-statement (as a restart
+    does to every open one) is an outage; a statement's own error is not."""
+    engine = create_engine(Settings(database_url=cluster.url), application_name="classify")
+    raw = await asyncpg.connect(cluster.url, server_settings={"application_name": "classify"})
+    caught: list[BaseException] = []
+
+    async def sleep_on_sqlalchemy() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_sleep(30)"))
+
+    async def sleep_on_asyncpg() -> None:
+        await raw.execute("SELECT pg_sleep(30)")
+
+    try:
+        sleepers = [
+            asyncio.create_task(sleep()) for sleep in (sleep_on_sqlalchemy, sleep_on_asyncpg)
+        ]
+        async with _connect(cluster) as admin:
+            while (
+                await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'classify'"
+                    " AND query LIKE '%pg_sleep%' AND state = 'active'"
+                )
+                < 2
+            ):
+                await asyncio.sleep(0.02)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'classify'"
+            )
+        for sleeper in sleepers:
+            with pytest.raises(Exception) as error:
+                await sleeper
+            caught.append(error.value)
+        async with engine.connect() as connection:  # the pool recovers: pre-ping reconnects
+            with pytest.raises(DBAPIError) as statement_error:
+                await connection.execute(text("SELECT 1 / 0"))
+    finally:
+        await engine.dispose()
+        await raw.close()
+
+    assert isinstance(caught[0], DBAPIError), caught  # SQLAlchemy wraps asyncpg's error
+    assert [is_database_unavailable(error) for error in caught] == [True, True], caught
+    assert not is_database_unavailable(statement_error.value)
