@@ -43,11 +43,14 @@ class ThrowawayCluster:
     """``initdb`` + ``pg_ctl`` on a free port; ``destroy()`` removes every trace."""
 
     def __init__(self) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="territory-fault-pg-"))
+        self._as_postgres = os.geteuid() == 0
+        # As root the cluster belongs to `postgres`, which must reach its directory: /tmp is
+        # world-traversable even when TMPDIR points at a private one.
+        parent = "/tmp" if self._as_postgres else None
+        self.home = Path(tempfile.mkdtemp(prefix="territory-fault-pg-", dir=parent))
         self.data_dir = self.home / "data"
         self.log_path = self.home / "postgres.log"
         self.port = free_port()
-        self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
             # initdb refuses to run as root; the cluster belongs to the postgres system user.
             account = pwd.getpwnam("postgres")
