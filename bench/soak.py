@@ -258,4 +258,4 @@ def format_report(report: SoakReport) -> str:
 
 
 def print_report(report: SoakReport) -> None:
-    print(format_report(report), flush=True)
+    print("\n" + format_report(report), flush=True)
