@@ -12,7 +12,7 @@ BENCH_AVAILABLE := $(foreach s,$(BENCH_SERVICES),$(if $(wildcard bench/$(s).py b
 # mypy only the source folders that exist and hold Python files.
 MYPY_PATHS := $(foreach d,shared services migrations tests bench deploy,$(if $(shell find $(d) -name '*.py' -print -quit 2>/dev/null),$(d)))
 
-.PHONY: help run stop test lint format migrate logs clean bootstrap venv bench \
+.PHONY: help run stop test soak lint format migrate logs clean bootstrap venv bench \
 	$(addprefix bench-,$(BENCH_SERVICES))
 
 help:  ## list the targets
@@ -37,6 +37,14 @@ test: bootstrap  ## run the test suite (on the embedded PostGIS unless DATABASE_
 		export DATABASE_URL="$$($(LOCAL)/pg.sh url)"; \
 	fi; \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+SOAK_SECONDS ?= 180
+soak: bootstrap  ## mixed traffic at concurrency 16 for SOAK_SECONDS (180): no errors, flat memory; prints a table
+	@if [[ -z "$${DATABASE_URL:-}$${TERRITORY_DATABASE_URL:-}" ]]; then \
+		$(LOCAL)/pg.sh start; \
+		export DATABASE_URL="$$($(LOCAL)/pg.sh url)"; \
+	fi; \
+	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest tests/faults/test_soak.py -q -s $(PYTEST_ARGS)
 
 lint: venv  ## ruff check, ruff format --check and mypy
 	$(VENV)/bin/ruff check .

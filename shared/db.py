@@ -21,7 +21,10 @@ def create_engine(settings: Settings, *, application_name: str) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         echo=settings.db_echo,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={
+            "server_settings": {"application_name": application_name},
+            "timeout": settings.db_connect_timeout_seconds,
+        },
     )
 
 

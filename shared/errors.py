@@ -3,11 +3,13 @@
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -212,11 +214,115 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# --- The database is unreachable (restart, failover, crash): 503 + Retry-After, not 500 ---
+# A client that retries after this many seconds (with its Idempotency-Key) usually finds the
+# database back: a restart takes about a second, and the pools reconnect on the next request.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+# What asyncpg raises when the server refuses, drops or is shutting down a connection (class 08,
+# and 57P01-57P03 of class 57, whose other codes are query cancellations, not outages), and what
+# the socket layer raises when the server is not listening. SQLAlchemy wraps the first kind in a
+# DBAPIError (``.orig.__cause__``) or lets them through unwrapped when they happen at connect.
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,
+    PoolTimeoutError,
+)
+
+# The lead pool hands a connection out without a ping: one whose server has just sent its
+# shutdown notice (FATAL 57P01) is still handed out until its socket closes, and asyncpg then
+# refuses the statement while it consumes that error (protocol state 2, ERROR_CONSUME) or once
+# it failed. Our code never shares a connection between tasks, so only a dying one gets there.
+_DYING_CONNECTION_STATES = (
+    "another operation (2) is in progress",
+    'protocol is in the "failed" state',
+)
+
+
+def _raised_in_database_driver(error: BaseException) -> bool:
+    """Whether asyncpg or SQLAlchemy raised ``error``: a TimeoutError of our own code is not an
+    outage of the database."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("asyncpg.", "sqlalchemy.")):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) says the database could not be reached or went away."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(current, TimeoutError) and _raised_in_database_driver(current):
+            return True  # the connect timeout (TERRITORY_DB_CONNECT_TIMEOUT_SECONDS)
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        # asyncpg's client-side error for a statement on a connection the server closed.
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        if isinstance(current, asyncpg.InternalClientError) and any(
+            state in str(current) for state in _DYING_CONNECTION_STATES
+        ):
+            return True
+        orig = getattr(current, "orig", None)
+        pending += [orig if isinstance(orig, BaseException) else None]
+        pending += [current.__cause__, current.__context__]
+    return False
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_database_unavailable(exc):
+        return await _unhandled_error(request, exc)
+    logger.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
+    return problem_response(
+        status=503,
+        title="Database unavailable",
+        detail="The database is restarting or unreachable, so nothing was done or the outcome "
+        f"is unknown. Retry after {DATABASE_RETRY_AFTER_SECONDS} s with the same "
+        "Idempotency-Key: a write that did commit is then answered, not applied twice.",
+        slug="database-unavailable",
+        request=request,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+# Registered per class so that these are answered by Starlette's ExceptionMiddleware (keeping the
+# connection) rather than the catch-all; a DBAPIError that is not an outage still becomes a 500.
+_DATABASE_ERROR_CLASSES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    for error_class in _DATABASE_ERROR_CLASSES:
+        app.add_exception_handler(error_class, _database_error)
     app.add_exception_handler(Exception, _unhandled_error)
 
 

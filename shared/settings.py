@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_echo: bool = False
+    # How long opening a database connection may take before the request gets a 503: a server
+    # that accepts TCP but does not answer (frozen, overloaded, half a network partition) would
+    # otherwise hold every request for asyncpg's default of 60 s.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     gateway_app_url: str = "http://127.0.0.1:8090"
     assignment_url: str = "http://127.0.0.1:8091"

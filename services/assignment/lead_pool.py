@@ -36,6 +36,7 @@ async def lead_pool(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         init=init_connection,
         reset=skip_reset,
         server_settings=SERVER_SETTINGS,
+        timeout=settings.db_connect_timeout_seconds,
     )
     app.state.lead_pool = pool
     app.state.compiled_alignments = CompiledAlignmentCache()
