@@ -299,6 +299,7 @@ class AssignmentJobStatus(enum.StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+    cancelled = "cancelled"
 
 
 class AssignmentJob(Base):
@@ -327,6 +328,8 @@ class AssignmentJob(Base):
     created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The procrastinate job running it (shared/jobs); NULL for a job run inline by the API.
+    queue_job_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AssignmentJobError(Base):
