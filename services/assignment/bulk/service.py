@@ -306,9 +306,9 @@ async def run_queued(
                 connection,
                 tenant_id=tenant_id,
                 job_id=job_id,
-                error=f"the worker running the job stopped {attempt} times before it "
-                "finished; it wrote nothing and gave its reserved turns back. Upload the file "
-                "again, perhaps in smaller parts.",
+                error=f"its worker stopped before it finished ({attempt} "
+                f"time{'s' if attempt > 1 else ''}); it wrote nothing and gave its reserved "
+                "turns back. Upload the file again, perhaps in smaller parts.",
             )
             return
         row = await repository.start_job(connection, tenant_id=tenant_id, job_id=job_id)
