@@ -303,7 +303,8 @@ class AssignmentJobStatus(enum.StrEnum):
 
 
 class AssignmentJob(Base):
-    """A bulk assignment (an upload of leads, or the reassignment of accounts after a publish)."""
+    """A job of a tenant (an upload of leads, or the reassignment of accounts after a publish):
+    status, stage, progress, summary and error; queued ones run on the job worker (shared/jobs)."""
 
     __tablename__ = "assignment_job"
 

@@ -113,8 +113,10 @@ async def _open_job_connection(database_url: str, tenant_id: uuid.UUID) -> async
 
 
 async def sweep(connection: asyncpg.Connection) -> None:
-    """Clean up after jobs whose process died: drop their working tables, give their
-    reservations back and mark them failed. Cheap; run before every upload."""
+    """Clean up after uploads and inline jobs whose API process died: drop working tables no
+    job needs, give their reservations back and mark them failed. Queued jobs are the
+    queue's (a dead worker's are retried by ``shared/jobs/recovery.py``). Cheap; run before
+    every upload."""
     dropped = await work.drop_abandoned(connection)
     given = 0
     for job in await repository.unfinished_jobs(connection):
