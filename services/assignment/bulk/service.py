@@ -345,6 +345,15 @@ async def run_queued(
         )
         handed_over = True
         await jobs.run(upload, progress=pool)
+    except asyncio.CancelledError:
+        if not handed_over:  # cancelled before it began: ``jobs.run`` said nothing yet
+            stop = stopped()
+            await asyncio.shield(
+                repository.end_unfinished(
+                    pool, tenant_id=tenant_id, job_id=job_id, status=stop.status, error=stop.reason
+                )
+            )
+        raise
     finally:
         if not handed_over:
             try:
