@@ -210,6 +210,34 @@ async def test_a_killed_worker_s_job_finishes_on_a_restarted_one_or_fails_cleanl
         assert await counters(db, team) == (0, [0, 0, 0], [0, 0, 0], 0)
 
 
+async def test_a_stopping_worker_requeues_its_job_and_the_next_one_finishes_it(
+    gateway_client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    database_url: str,
+    tenant: TenantWithKey,
+    worker: Platform,
+) -> None:
+    """SIGTERM while the job writes: the job gets the worker's shutdown grace (5 s here), then
+    gives its turns back and goes back to the queue, pending; the next worker finishes it."""
+    team = await build_team(db, tenant)
+    process = worker.worker
+    async with holding_account(database_url, tenant, "acc-1"):
+        job_id = (await upload(gateway_client, tenant, team_upload(ROWS), CSV)).json()["id"]
+        await bulk_write_waiting(db)
+        process.stop(timeout=30)  # TERM; returns once the worker has exited
+        job = (
+            await gateway_client.get(f"/assignment/jobs/{job_id}", headers=tenant.headers)
+        ).json()
+        assert (job["status"], job["stage"], job["error"]) == ("pending", "queued", None), job
+        assert await counters(db, team) == (0, [0, 0, 0], [0, 0, 0], 0)
+        assert await reserved(db, job_id) == 0
+    process.start()
+    job, _ = await wait_for_job(gateway_client, tenant, job_id, timeout=60)
+    assert job["status"] == "succeeded", job
+    assert await written(db, tenant) == (ROWS + 1, ROWS + 1)
+    assert await counters(db, team) == expected_counters(ROWS)
+
+
 async def test_inline_jobs_cannot_be_cancelled_and_unknown_jobs_are_404(
     gateway_client: httpx.AsyncClient, db: asyncpg.Connection, tenant: TenantWithKey
 ) -> None:
