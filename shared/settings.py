@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_NAMES = ("assignment", "planning", "proximity", "metrics")
@@ -56,6 +56,16 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+    @model_validator(mode="after")
+    def _heartbeat_within_stall(self) -> "Settings":
+        """A live worker must never look stalled: several heartbeats fit in the stall time."""
+        if self.worker_heartbeat_seconds * 2 > self.worker_stalled_seconds:
+            raise ValueError(
+                "TERRITORY_WORKER_STALLED_SECONDS must be at least twice "
+                "TERRITORY_WORKER_HEARTBEAT_SECONDS, or live workers' jobs would be retried"
+            )
+        return self
 
     @property
     def libpq_database_url(self) -> str:
