@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     proximity_ranking_timeout_seconds: float = Field(default=0.15, gt=0, le=10)
     http_retries: int = Field(default=2, ge=0, le=5)
 
+    # The job worker (shared/jobs): jobs run at once per worker process; a heartbeat every
+    # worker_heartbeat_seconds; a job whose worker sent none for worker_stalled_seconds is
+    # retried (or failed, after job_max_attempts); on SIGTERM running jobs get
+    # worker_shutdown_seconds to finish, then go back to the queue.
+    worker_concurrency: int = Field(default=2, ge=1, le=32)
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
+    worker_stalled_seconds: float = Field(default=20.0, gt=0, le=300)
+    worker_shutdown_seconds: float = Field(default=60.0, ge=0, le=3600)
+    job_max_attempts: int = Field(default=3, ge=1, le=10)
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -90,6 +100,16 @@ class Settings(BaseSettings):
                 + ". Set DATABASE_URL (or TERRITORY_DATABASE_URL) to a URL with the real "
                 "password from your secret manager, e.g. "
                 "postgresql://territory:<password>@db.internal:5432/territory."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _heartbeat_within_stall(self) -> "Settings":
+        """A live worker must never look stalled: several heartbeats fit in the stall time."""
+        if self.worker_heartbeat_seconds * 2 > self.worker_stalled_seconds:
+            raise ValueError(
+                "TERRITORY_WORKER_STALLED_SECONDS must be at least twice "
+                "TERRITORY_WORKER_HEARTBEAT_SECONDS, or live workers' jobs would be retried"
             )
         return self
 

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.db import create_engine, create_sessionmaker
 from shared.settings import Settings
 from tests.factories import TenantWithKey, make_tenant
-from tests.harness import NginxProcess, ServiceProcess, start_services, stop_all, upstreams_of
+from tests.harness import (
+    NginxProcess,
+    ServiceProcess,
+    WorkerProcess,
+    start_services,
+    stop_all,
+    upstreams_of,
+)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -142,17 +149,31 @@ async def api_key(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
 
 @dataclass(frozen=True)
 class Platform:
-    """Every service under uvicorn behind a real nginx: what a CRM talks to."""
+    """Every service under uvicorn behind a real nginx, and the job worker: what a CRM talks
+    to."""
 
     url: str
     services: dict[str, ServiceProcess]
+    worker: WorkerProcess
+
+
+# The platform's worker notices a dead worker's jobs within seconds (production: 20 s).
+WORKER_ENV = {
+    "TERRITORY_WORKER_HEARTBEAT_SECONDS": "1",
+    "TERRITORY_WORKER_STALLED_SECONDS": "4",
+    "TERRITORY_WORKER_SHUTDOWN_SECONDS": "5",
+}
 
 
 @pytest.fixture(scope="session")
 def platform(
-    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    service_env: dict[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    processes = start_services(env=service_env, log_dir=tmp_path_factory.mktemp("platform-logs"))
+    log_dir = tmp_path_factory.mktemp("platform-logs")
+    processes = start_services(env=service_env, log_dir=log_dir)
+    worker = WorkerProcess(
+        env={**service_env, **WORKER_ENV}, database_url=database_url, log_dir=log_dir
+    )
     # A generous rate limit: rate limiting has its own tests (tests/gateway/test_nginx.py).
     nginx = NginxProcess(
         runtime_dir=tmp_path_factory.mktemp("platform-nginx"),
@@ -161,10 +182,10 @@ def platform(
         rate_limit_burst=10_000,
     )
     try:
-        with nginx:
-            yield Platform(url=nginx.url, services=processes)
+        with worker, nginx:
+            yield Platform(url=nginx.url, services=processes, worker=worker)
     finally:
-        stop_all(processes.values())
+        stop_all([*processes.values(), worker])
 
 
 @pytest.fixture

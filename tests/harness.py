@@ -1,4 +1,4 @@
-"""Real processes for tests: services under uvicorn, and nginx rendered in front of them.
+"""Real processes for tests: services under uvicorn, the job worker, and nginx in front.
 
 Every process gets its own process group, so stopping it (or freezing it with SIGSTOP to play a
 stalled upstream) reaches all of it, and its output goes to a log file quoted when it fails.
@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import psycopg
 
 from deploy.nginx.render import nginx_command, render_local_config
 
@@ -254,6 +255,66 @@ def start_services(
 def stop_all(processes: Iterable[ManagedProcess]) -> None:
     for process in processes:
         process.stop()
+
+
+class WorkerProcess(ManagedProcess):
+    """The job worker (``python -m shared.jobs.worker``), ready once it has registered itself
+    in the queue's table of workers (the first thing it does)."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        database_url: str,
+        log_dir: Path | None = None,
+        cwd: Path = REPO_ROOT,
+    ) -> None:
+        self.env = {**inherited_environment(), **env, "DATABASE_URL": database_url}
+        self.database_url = database_url
+        self.cwd = cwd
+        log_dir = log_dir or Path(tempfile.mkdtemp(prefix="territory-test-logs-"))
+        super().__init__(label="job worker", log_path=log_dir / "worker.log")
+        self._started_after = 0
+
+    def _last_worker_id(self) -> int:
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT coalesce(max(id), 0) FROM procrastinate.procrastinate_workers"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def registered(self) -> bool:
+        return self._last_worker_id() > self._started_after
+
+    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+        self._started_after = self._last_worker_id()
+        command = [sys.executable, "-m", "shared.jobs.worker"]
+        self._spawn(command, env=self.env, cwd=self.cwd)
+        try:
+            self._wait_until(self.registered, timeout=timeout, what="before it registered")
+        except ProcessFailed:
+            self.stop()
+            raise
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM kill or a lost node would: no cleanup of any kind."""
+        self._signal(signal.SIGKILL)
+        if self._popen is not None:
+            self._popen.wait(timeout=10)
+
+    def __enter__(self) -> WorkerProcess:
+        if not self.running:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class NginxProcess(ManagedProcess):

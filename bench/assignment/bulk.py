@@ -14,7 +14,7 @@ import httpx
 
 BULK_PATH = "/assignment/leads:bulk"
 _CHUNK = 1 << 20
-_FINISHED = {"succeeded", "failed"}
+_FINISHED = {"succeeded", "failed", "cancelled"}
 
 
 @dataclass

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: installs what is missing, starts PostGIS (unless DATABASE_URL is set), migrates,
-# ensures the demo tenant, starts the five services and nginx, waits until the gateway is ready
+# ensures the demo tenant, starts the five services, the job worker and nginx, waits until the
+# gateway is ready
 # and writes .run/env. Safe to run again: what already runs is left running (nginx is reloaded).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
@@ -17,6 +18,8 @@ mkdir -p "$LOG_DIR" "$PID_DIR" "$NGINX_DIR"
 
 service_pid() { read_pid "$PID_DIR/$1.pid"; }
 service_running() { pid_matches "$(service_pid "$1")" "services.$1.app:app"; }
+worker_pid() { read_pid "$PID_DIR/worker.pid"; }
+worker_running() { pid_matches "$(worker_pid)" "shared.jobs.worker"; }
 nginx_pid() { read_pid "$NGINX_DIR/nginx.pid"; }
 nginx_running() { pid_matches "$(nginx_pid)" "nginx"; }
 
@@ -111,6 +114,16 @@ for name in "${SERVICES[@]}"; do
     echo "$port" >"$PID_DIR/$name.port"
 done
 
+# The job worker: runs what the services queue (bulk uploads above the inline size).
+if worker_running; then
+    log "job worker already running (pid $(worker_pid))"
+else
+    log "starting the job worker"
+    printf '\n===== %s: starting =====\n' "$(date -Is)" >>"$LOG_DIR/worker.log"
+    setsid nohup "$VENV/bin/python" -m shared.jobs.worker >>"$LOG_DIR/worker.log" 2>&1 </dev/null &
+    echo $! >"$PID_DIR/worker.pid"
+fi
+
 log "rendering the nginx configuration"
 # Ports come from the *_PORT variables exported above.
 "$VENV/bin/python" -m deploy.nginx.render "$NGINX_DIR" --check >/dev/null ||
@@ -141,6 +154,10 @@ until [[ "$(http_status "$GATEWAY_URL/readyz")" == 200 ]]; do
             die "the $name service exited; see .run/logs/$name.log"
         fi
     done
+    if ! worker_running; then
+        show_logs "$LOG_DIR/worker.log"
+        die "the job worker exited; see .run/logs/worker.log"
+    fi
     sleep 0.5
 done
 
@@ -157,6 +174,7 @@ The territory platform is running.
   planning     $GATEWAY_URL/planning/docs
   proximity    $GATEWAY_URL/proximity/docs
   metrics      $GATEWAY_URL/metrics/docs
+  job worker   pid $(worker_pid) (python -m shared.jobs.worker)
   database     $DATABASE_URL
   logs         .run/logs/   (make logs)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make stop`: stops nginx, the five services and the embedded PostGIS cluster. Safe when nothing
+# `make stop`: stops nginx, the five services, the job worker and the embedded PostGIS cluster. Safe when nothing
 # runs; only processes recorded in .run/ (and still running what we started) are signalled.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
@@ -42,9 +42,16 @@ for name in "${SERVICES[@]}"; do
         terminate "$pid" "the $name service" group &
     fi
 done
+# The worker gets longer: on TERM it lets running jobs finish (TERRITORY_WORKER_SHUTDOWN_SECONDS,
+# 60), then puts them back in the queue.
+worker_pid="$(read_pid "$PID_DIR/worker.pid")"
+if pid_matches "$worker_pid" "shared.jobs.worker"; then
+    STOP_TIMEOUT=$((STOP_TIMEOUT > 75 ? STOP_TIMEOUT : 75)) terminate "$worker_pid" "the job worker" group &
+fi
 wait
 for name in "${SERVICES[@]}"; do
     rm -f "$PID_DIR/$name.pid" "$PID_DIR/$name.port"
 done
+rm -f "$PID_DIR/worker.pid"
 
 "$LOCAL_DIR/pg.sh" stop

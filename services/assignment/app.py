@@ -1,5 +1,8 @@
 """Assignment service: reps, territories, alignments, accounts and lead routing."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from services.assignment.accounts.router import router as accounts_router
@@ -11,7 +14,15 @@ from services.assignment.postal_codes.router import router as postal_codes_route
 from services.assignment.reps.router import router as reps_router
 from services.assignment.territories.router import router as territories_router
 from shared.app_factory import create_service_app
+from shared.jobs.app import queue_resource
 from shared.settings import Settings
+
+
+@asynccontextmanager
+async def resources(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The lead hot path's pool, and the job queue (bulk uploads are deferred to the worker)."""
+    async with lead_pool(app, settings), queue_resource(app, settings):
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         downstream=["proximity"],
         settings=settings,
-        resources=lead_pool,
+        resources=resources,
     )
 
 

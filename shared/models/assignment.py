@@ -309,10 +309,12 @@ class AssignmentJobStatus(enum.StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+    cancelled = "cancelled"
 
 
 class AssignmentJob(Base):
-    """A bulk assignment (an upload of leads, or the reassignment of accounts after a publish)."""
+    """A job of a tenant (an upload of leads, or the reassignment of accounts after a publish):
+    status, stage, progress, summary and error; queued ones run on the job worker (shared/jobs)."""
 
     __tablename__ = "assignment_job"
 
@@ -337,6 +339,8 @@ class AssignmentJob(Base):
     created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The procrastinate job running it (shared/jobs); NULL for a job run inline by the API.
+    queue_job_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AssignmentJobError(Base):

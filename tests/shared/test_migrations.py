@@ -49,10 +49,19 @@ def _extensions(url: str) -> set[str]:
     return {row["extname"] for row in asyncio.run(_query(url, "SELECT extname FROM pg_extension"))}
 
 
+def _queue_tables(url: str) -> set[str]:
+    """procrastinate's tables (the job queue), in a schema of their own."""
+    rows = asyncio.run(
+        _query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'procrastinate'")
+    )
+    return {row["tablename"] for row in rows}
+
+
 def test_upgrade_head_then_downgrade_base(empty_database: str) -> None:
     config = alembic_config(empty_database)
     command.upgrade(config, "head")
     assert _tables(empty_database) == EXPECTED_TABLES
+    assert {"procrastinate_jobs", "procrastinate_workers"} <= _queue_tables(empty_database)
     assert "postgis" in _extensions(empty_database)
     gist_indexes = asyncio.run(
         _query(empty_database, "SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%gist%'")
@@ -63,6 +72,7 @@ def test_upgrade_head_then_downgrade_base(empty_database: str) -> None:
 
     command.downgrade(config, "base")
     assert _tables(empty_database) == set()
+    assert _queue_tables(empty_database) == set()
     assert "postgis" not in _extensions(empty_database)
 
     command.upgrade(config, "head")  # and the tree can be climbed again

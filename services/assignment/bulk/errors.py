@@ -1,6 +1,6 @@
 """Errors of bulk lead uploads and their jobs."""
 
-from shared.errors import AppError, InvalidInput, NotFound
+from shared.errors import AppError, Conflict, InvalidInput, NotFound
 
 
 class PayloadTooLarge(AppError):
@@ -56,3 +56,22 @@ class ReferencedRowGone(Exception):
         super().__init__(f"{table} {row_id} was deleted while the job ran; upload the file again")
         self.table = table
         self.row_id = row_id
+
+
+class JobAlreadyEnded(Conflict):
+    def __init__(self, job_id: object, status: str) -> None:
+        super().__init__(
+            f"job {job_id} already ended ({status}); only a pending or running job can be "
+            "cancelled",
+            field="job_id",
+            job_status=status,
+        )
+
+
+class JobRunsInline(Conflict):
+    def __init__(self, job_id: object) -> None:
+        super().__init__(
+            f"job {job_id} runs inside the request that uploaded it (a small upload) and ends "
+            "with that request; it cannot be cancelled",
+            field="job_id",
+        )

@@ -12,13 +12,12 @@ Inserting a million rows runs on one core, so the writer works while the job's o
 (with parallel workers) computes: it inserts the leads while the rows are matched, then the
 assignments in chunks of rows as each chunk's are built.
 
-Large uploads run as background asyncio tasks in the service process that received them (a
-separate worker is future work): the staged rows live in the job's UNLOGGED working tables,
-so a job whose process stops is not resumed: on a graceful stop it is marked failed (upload the
-file again); after a crash it stays 'running' until the next upload's sweep (``service.sweep``)
-gives its reservation back and fails it. Progress goes through short statements on the lead
-pool, outside the job's transactions, so ``GET /assignment/jobs/{id}`` sees the stage while the
-job's own writes stay invisible until they commit together.
+Small uploads run here inside the request; large ones on the job worker (``tasks.py``), from
+the upload the API staged in the job's UNLOGGED working tables. A job stopped in the middle
+(cancelled, its worker stopping or killed) has written nothing: its reservation is given back
+(at once, or by its next attempt) and it ends as ``Stop`` says. Progress goes through short
+statements on a pool, outside the job's transactions, so ``GET /assignment/jobs/{id}`` sees the
+stage while the job's own writes stay invisible until they commit together.
 """
 
 import asyncio
@@ -33,7 +32,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.assignment.bulk import distribution, matching, repository, staging
-from services.assignment.bulk.work import Workspace, drop_workspace
+from services.assignment.bulk.work import Workspace, drop_stages, drop_workspace
 from services.assignment.leads.compiled_alignment import CompiledAlignment
 
 logger = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ CHUNK_ROWS = 250_000
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
     weakref.WeakKeyDictionary()
 )
-_running: set[asyncio.Task[None]] = set()
 
 
 def _job_slots() -> asyncio.Semaphore:
@@ -60,6 +58,19 @@ def _job_slots() -> asyncio.Semaphore:
 
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """How a job cancelled in the middle ends: ``failed``, ``cancelled`` or ``pending`` (back
+    in the queue), and why (None: no error to show, the job goes on)."""
+
+    status: str
+    reason: str | None
+
+
+# The job runs inside the API's request: if it is cancelled, its process is stopping.
+SERVICE_STOPPED = Stop("failed", "the service stopped before the job finished")
 
 
 @dataclass
@@ -78,7 +89,9 @@ class StagedUpload:
     compiled: CompiledAlignment
     ids_epoch_ms: int
     timings: dict[str, float] = field(default_factory=dict)
-    progress: asyncpg.Pool | None = None  # the lead pool, for progress and giving back
+    progress: asyncpg.Pool | None = None  # for progress and giving back
+    # What a cancellation of the job's task means (asked by the worker when it happens).
+    stopped: Callable[[], Stop] = lambda: SERVICE_STOPPED
 
 
 class _Stage(Protocol):
@@ -284,17 +297,17 @@ async def _match_and_assign(
         assert writer.task is not None
         await writer.task
     except BaseException as error:
-        reason = (
-            "the service stopped before the job finished"
+        stop = (
+            upload.stopped()
             if isinstance(error, asyncio.CancelledError)
-            else f"the job failed: {error}"
+            else Stop("failed", f"the job failed: {error}")
         )
         if writer.task is not None and not writer.task.done():
             writer.task.cancel()
             await asyncio.gather(writer.task, return_exceptions=True)
         # Shielded: a cancelled job still gives its turns back (on the pool, as the job's own
         # connection may be what failed).
-        await asyncio.shield(_give_back(upload, reason))
+        await asyncio.shield(_give_back(upload, stop))
         raise
 
 
@@ -306,58 +319,60 @@ def _add_counts(summary: dict[str, Any], counts: dict[str, Any]) -> None:
     summary["queued_rows"] = summary.get("queued_rows", 0) + counts["queued_rows"]
 
 
-async def _give_back(upload: StagedUpload, reason: str) -> None:
+def _explained(stop: Stop) -> str | None:
+    if stop.reason is None:
+        return None
+    again = " Upload the file again." if stop.status == "failed" else ""
+    return f"{stop.reason}; it wrote nothing and gave its reserved turns back.{again}"
+
+
+async def _give_back(upload: StagedUpload, stop: Stop) -> None:
     assert upload.progress is not None
     async with upload.progress.acquire() as connection:
         await repository.give_back(
             connection,
             tenant_id=upload.tenant_id,
             job_id=upload.job_id,
-            error=f"{reason}; it wrote nothing and gave its reserved turns back. "
-            "Upload the file again.",
+            error=_explained(stop),
+            status=stop.status,
         )
 
 
 async def run(upload: StagedUpload, *, progress: asyncpg.Pool) -> None:
     """Process the upload; on any failure nothing of it is written, a reservation is given
-    back, and the job says failed."""
+    back, and the job says why it ended (``upload.stopped`` when it was cancelled)."""
     upload.progress = progress
+    requeued = False  # back in the queue: its next attempt needs the staged upload
     try:
         async with _job_slots():
             await _process(upload, progress)
     except BaseException as error:
-        reason = (
-            "the service stopped before the job finished; upload the file again"
-            if isinstance(error, asyncio.CancelledError)
-            else f"the job failed and wrote nothing: {error}"
-        )
-        logger.exception("bulk job failed", extra={"job_id": str(upload.job_id)})
+        if isinstance(error, asyncio.CancelledError):
+            stop = upload.stopped()
+            if stop.reason is not None and stop.status == "failed":
+                stop = Stop(stop.status, f"{stop.reason}; upload the file again")
+        else:
+            stop = Stop("failed", f"the job failed and wrote nothing: {error}")
+            logger.exception("bulk job failed", extra={"job_id": str(upload.job_id)})
+        requeued = stop.status == "pending"
         try:
             await asyncio.shield(
-                repository.fail_job_if_running(
-                    progress, tenant_id=upload.tenant_id, job_id=upload.job_id, error=reason
+                repository.end_unfinished(
+                    progress,
+                    tenant_id=upload.tenant_id,
+                    job_id=upload.job_id,
+                    status=stop.status,
+                    error=stop.reason,
                 )
             )
         except Exception:
-            logger.exception("could not mark the bulk job failed")
+            logger.exception("could not mark the bulk job ended")
         raise
     finally:
         try:
             if not upload.connection.is_closed():
-                await drop_workspace(upload.connection, upload.workspace)
+                drop = drop_stages if requeued else drop_workspace
+                await drop(upload.connection, upload.workspace)
         except Exception:
             logger.exception("could not drop the bulk job's working tables")
         await upload.connection.close()
-
-
-def start_in_background(upload: StagedUpload, *, progress: asyncpg.Pool) -> None:
-    task = asyncio.create_task(_run_quietly(upload, progress), name=f"bulk-job-{upload.job_id}")
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-
-
-async def _run_quietly(upload: StagedUpload, progress: asyncpg.Pool) -> None:
-    try:
-        await run(upload, progress=progress)
-    except Exception:
-        pass  # recorded on the job row and logged by ``run``

@@ -117,16 +117,95 @@ async def fail_job_if_running(
     error: str,
 ) -> None:
     """``fail_job``, unless the job already ended (say, failed with a more precise reason)."""
-    await connection.execute(
+    await end_unfinished(
+        connection, tenant_id=tenant_id, job_id=job_id, status="failed", error=error
+    )
+
+
+async def end_unfinished(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    status: str,
+    error: str | None,
+) -> bool:
+    """A job not yet ended becomes ``failed`` or ``cancelled`` (with why), or ``pending`` again
+    (back in the queue); returns whether it changed."""
+    changed = await connection.fetchval(
         """
         UPDATE assignment_job
-           SET status = 'failed', error = $3, finished_at = now(), assigned_rows = 0
+           SET status = $3::text, error = $4, assigned_rows = 0,
+               stage = CASE WHEN $3::text = 'pending' THEN 'queued' ELSE stage END,
+               finished_at = CASE WHEN $3::text = 'pending' THEN NULL ELSE now() END
          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')
+        RETURNING true
+        """,
+        tenant_id,
+        job_id,
+        status,
+        error,
+    )
+    return bool(changed)
+
+
+async def start_job(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """A waiting job (or one whose worker died) is running now; None if it ended meanwhile
+    (cancelled)."""
+    return await connection.fetchrow(
+        f"""
+        UPDATE assignment_job
+           SET status = 'running', stage = 'validating', started_at = now(), error = NULL
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')
+        RETURNING {_JOB_COLUMNS}
+        """,
+        tenant_id,
+        job_id,
+    )
+
+
+async def attach_queue_job(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    queue_job_id: int,
+) -> None:
+    await connection.execute(
+        "UPDATE assignment_job SET queue_job_id = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        job_id,
+        queue_job_id,
+    )
+
+
+async def queue_job_of(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        "SELECT status, queue_job_id FROM assignment_job WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        job_id,
+    )
+
+
+async def cancel_waiting(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID, error: str
+) -> bool:
+    """A job no worker has started yet is cancelled at once; returns whether it was waiting."""
+    changed = await connection.fetchval(
+        """
+        UPDATE assignment_job SET status = 'cancelled', error = $3, finished_at = now()
+         WHERE tenant_id = $1 AND id = $2 AND status = 'pending'
+        RETURNING true
         """,
         tenant_id,
         job_id,
         error,
     )
+    return bool(changed)
 
 
 async def finish_job(
@@ -405,10 +484,16 @@ SELECT (SELECT count(*) FROM reserved) AS reserved_rows,
 
 
 async def give_back(
-    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID, error: str
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    error: str | None,
+    status: str | None = "failed",
 ) -> bool:
-    """Undo a job's reservation (if it still has one) and mark the job failed (unless it
-    ended already), in one transaction; returns whether there was a reservation."""
+    """Undo a job's reservation (if it still has one) and end the job with ``status`` and
+    ``error`` (unless it ended already; None: leave it as it is, for a retry), in one
+    transaction; returns whether there was a reservation."""
     async with connection.transaction():
         await connection.execute(
             "SELECT 1 FROM assignment_job WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
@@ -418,22 +503,33 @@ async def give_back(
         for statement in _LOCK_RESERVED:
             await connection.execute(statement, job_id)
         given = await connection.fetchrow(_GIVE_BACK, job_id)
-        await fail_job_if_running(connection, tenant_id=tenant_id, job_id=job_id, error=error)
+        if status is not None:
+            await end_unfinished(
+                connection, tenant_id=tenant_id, job_id=job_id, status=status, error=error
+            )
     assert given is not None
     return bool(given["reserved_rows"])
 
 
 async def unfinished_jobs(connection: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Lead upload jobs not yet ended, and those holding a reservation, of every tenant (for
-    the sweep, which tells the live ones from the abandoned)."""
+    """Lead upload jobs not yet ended, and those holding a reservation, of every tenant, that
+    the queue is not (or no longer) running or about to run: run inline by an API process (or
+    never queued), or whose queued job ended without them (for the sweep, which tells the live
+    ones from the abandoned by their lock). A queued job whose worker died is the queue's to
+    retry (``shared/jobs/recovery.py``)."""
     return list(
         await connection.fetch(
             """
-            SELECT j.id, j.tenant_id FROM assignment_job j
-             WHERE j.kind = 'lead_upload' AND j.status IN ('pending', 'running')
-            UNION
-            SELECT j.id, j.tenant_id
-              FROM assignment_bulk.reservation r JOIN assignment_job j ON j.id = r.job_id
+            WITH candidate AS (
+                SELECT j.id, j.tenant_id, j.queue_job_id FROM assignment_job j
+                 WHERE j.kind = 'lead_upload' AND j.status IN ('pending', 'running')
+                UNION
+                SELECT j.id, j.tenant_id, j.queue_job_id
+                  FROM assignment_bulk.reservation r JOIN assignment_job j ON j.id = r.job_id
+            )
+            SELECT c.id, c.tenant_id FROM candidate c
+             WHERE NOT EXISTS (SELECT FROM procrastinate.procrastinate_jobs q
+                                WHERE q.id = c.queue_job_id AND q.status IN ('todo', 'doing'))
             """
         )
     )

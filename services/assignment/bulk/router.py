@@ -10,6 +10,7 @@ from services.assignment.bulk import service
 from services.assignment.bulk.schemas import JobErrorRead, JobRead
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.errors import PROBLEM_CONTENT_TYPE, Problem
+from shared.jobs.app import QueueDep
 from shared.pagination import Page, PageDep
 
 router = APIRouter(tags=["bulk"])
@@ -49,7 +50,11 @@ def _problem(description: str) -> dict[str, Any]:
     operation_id="leads.bulk_assign",
     openapi_extra=_BODY,
     responses={
-        202: {"description": "Large upload staged; follow Location for the job", "model": JobRead},
+        202: {
+            "description": f"More than {service.INLINE_ROWS:,} rows: staged and queued for the "
+            "job worker; follow Location for the job",
+            "model": JobRead,
+        },
         409: _problem("The tenant has no active alignment"),
         413: _problem(f"More than {service.MAX_ROWS:,} rows or {service.MAX_BYTES} bytes"),
         415: _problem("Not text/csv or application/x-ndjson"),
@@ -59,6 +64,7 @@ async def bulk_assign_leads(
     request: Request,
     response: Response,
     principal: WritePrincipal,
+    queue: QueueDep,
     wait: Annotated[
         bool,
         Query(description="Process before answering even above the inline size (10,000 rows)"),
@@ -68,6 +74,7 @@ async def bulk_assign_leads(
     result = await service.upload_leads(
         database_url=request.app.state.settings.libpq_database_url,
         pool=request.app.state.lead_pool,
+        queue=queue,
         tenant_id=principal.tenant_id,
         content_type=request.headers.get("content-type"),
         body=request.stream(),
@@ -84,6 +91,25 @@ async def get_job(job_id: uuid.UUID, request: Request, principal: ReadPrincipal)
     """Get a bulk assignment job: status, stage, progress and summary."""
     async with request.app.state.lead_pool.acquire() as connection:
         return await service.get_job(connection, tenant_id=principal.tenant_id, job_id=job_id)
+
+
+@router.post(
+    "/assignment/jobs/{job_id}:cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="jobs.cancel",
+    responses={
+        404: _problem("No such job of this tenant"),
+        409: _problem("The job already ended, or runs inside its upload's request"),
+    },
+)
+async def cancel_job(
+    job_id: uuid.UUID, request: Request, principal: WritePrincipal, queue: QueueDep
+) -> JobRead:
+    """Cancel a queued or running job: it writes nothing and gives its reservation back."""
+    async with request.app.state.lead_pool.acquire() as connection:
+        return await service.cancel_job(
+            connection, queue, tenant_id=principal.tenant_id, job_id=job_id
+        )
 
 
 @router.get("/assignment/jobs/{job_id}/errors", operation_id="jobs.list_errors")

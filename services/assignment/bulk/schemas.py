@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-JobStatus = Literal["pending", "running", "succeeded", "failed"]
+JobStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 
 
 class JobRead(BaseModel):
@@ -14,7 +14,10 @@ class JobRead(BaseModel):
 
     id: uuid.UUID
     kind: str
-    status: JobStatus
+    status: JobStatus = Field(
+        description="pending (queued for the job worker), running, then succeeded, failed "
+        "(see error) or cancelled"
+    )
     stage: str | None = Field(
         description="queued, validating, matching (the leads are written meanwhile), "
         "distributing (the job's turns are reserved: the territories' counters move now), "

@@ -1,22 +1,22 @@
-"""A job's working tables: UNLOGGED tables in the bulk module's schema, named after a token.
+"""A job's working tables: UNLOGGED tables in the bulk module's schema, named after its job id.
 
-Temp tables would be simpler, but parallel workers cannot read them, and the stages over a
-million rows are what the second core is for. The job's connection holds a session advisory lock
-on its token for as long as the tables may be in use, so a sweep (run at the start of every
-upload) can tell tables whose job is gone (its process died) from tables in use, and drop them.
-The same holds for reservations: a job's connection holds a lock on its job id, and a
-reservation whose job lock is free belongs to a job that will never write; the sweep gives it
-back.
+Temp tables would be simpler, but parallel workers cannot read them, the stages over a million
+rows are what the second core is for, and the staged upload must outlive the API's session that
+COPYed it, for the worker that runs the job. The session using the tables holds a session
+advisory lock on their token (the API while it stages, the worker while it runs the job); a
+sweep (run at the start of every upload) drops the tables whose token is not locked and whose
+job is not waiting or running (the upload failed, or the job ended, or its process died before
+the job existed). The same holds for reservations: a job's session holds a lock on its job id,
+and a reservation whose job lock is free belongs to a job that is not running at the moment.
 """
 
-import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 SCHEMA = "assignment_bulk"
-_TABLE = re.compile(r"^j([0-9a-f]{32})_[a-z_]+$")
 
 
 def _lock_key(kind: str, value: str) -> str:
@@ -36,8 +36,14 @@ class Workspace:
         return f"j{self.token}_{name}"
 
 
-async def open_workspace(connection: asyncpg.Connection) -> Workspace:
-    workspace = Workspace(uuid.uuid4().hex)
+def job_workspace(job_id: uuid.UUID) -> Workspace:
+    """The working tables of job ``job_id`` (whichever process stages or runs it)."""
+    return Workspace(job_id.hex)
+
+
+async def open_workspace(connection: asyncpg.Connection, job_id: uuid.UUID) -> Workspace:
+    """Lock the job's working tables for this session (until it closes or ``release``)."""
+    workspace = job_workspace(job_id)
     await connection.execute(
         "SELECT pg_advisory_lock(hashtextextended($1, 0))", _lock_key("work", workspace.token)
     )
@@ -48,11 +54,35 @@ async def drop_workspace(connection: asyncpg.Connection, workspace: Workspace) -
     await _drop_tables(connection, workspace.token)
 
 
-async def _drop_tables(connection: asyncpg.Connection, token: str) -> None:
+# What the upload's request staged, which every attempt of the job reads: the rows, and the CSV
+# rows whose field count is not the header's (staging.py).
+STAGED_TABLES = ("raw", "width")
+
+
+async def drop_stages(connection: asyncpg.Connection, workspace: Workspace) -> None:
+    """Every working table but the staged upload: what an attempt of the job built."""
+    await _drop_tables(
+        connection, workspace.token, keep=[workspace.bare(name) for name in STAGED_TABLES]
+    )
+
+
+async def has_staged_rows(connection: asyncpg.Connection, workspace: Workspace) -> bool:
+    """Whether the staged upload is still there (UNLOGGED tables are emptied when the database
+    recovers from a crash)."""
+    if await connection.fetchval("SELECT to_regclass($1)", workspace.table("raw")) is None:
+        return False
+    return bool(await connection.fetchval(f"SELECT EXISTS (SELECT FROM {workspace.table('raw')})"))
+
+
+async def _drop_tables(
+    connection: asyncpg.Connection, token: str, keep: Sequence[str] = ()
+) -> None:
     names = await connection.fetch(
-        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE $2",
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE $2"
+        " AND tablename <> ALL($3::text[])",
         SCHEMA,
         f"j{token}\\_%",
+        list(keep),
     )
     if names:
         tables = ", ".join(f"{SCHEMA}.{row['tablename']}" for row in names)
@@ -67,12 +97,21 @@ async def lock_job(connection: asyncpg.Connection, job_id: uuid.UUID) -> None:
 
 
 async def abandoned_tokens(connection: asyncpg.Connection) -> list[str]:
-    """Tokens of working tables whose job's connection is gone; each comes back locked by
-    ``connection`` (release with ``release_token`` after dropping)."""
+    """Tokens of working tables nobody uses (unlocked) whose job is not waiting or running;
+    each comes back locked by ``connection`` (``drop_abandoned`` releases it after dropping)."""
+    # Across tenants: the tables are the module's, whoever's job made them.
     rows = await connection.fetch(
-        "SELECT DISTINCT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA
+        """
+        SELECT DISTINCT t.m[1] AS token
+          FROM (SELECT regexp_match(tablename, '^j([0-9a-f]{32})_') AS m
+                  FROM pg_tables WHERE schemaname = $1) t
+         WHERE t.m IS NOT NULL
+           AND NOT EXISTS (SELECT FROM assignment_job j
+                            WHERE j.id = t.m[1]::uuid AND j.status IN ('pending', 'running'))
+        """,
+        SCHEMA,
     )
-    tokens = sorted({match.group(1) for row in rows if (match := _TABLE.match(row["tablename"]))})
+    tokens = sorted(row["token"] for row in rows)
     abandoned = []
     for token in tokens:
         if await connection.fetchval(
