@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
     worker_stalled_seconds: float = Field(default=20.0, gt=0, le=300)
     worker_shutdown_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # The worker has no HTTP app: its Prometheus registry is served on this port (0: not served).
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
     job_max_attempts: int = Field(default=3, ge=1, le=10)
 
     log_level: str = "INFO"

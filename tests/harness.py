@@ -269,7 +269,13 @@ class WorkerProcess(ManagedProcess):
         log_dir: Path | None = None,
         cwd: Path = REPO_ROOT,
     ) -> None:
-        self.env = {**inherited_environment(), **env, "DATABASE_URL": database_url}
+        self.metrics_port = free_port()
+        self.env = {
+            **inherited_environment(),
+            **env,
+            "DATABASE_URL": database_url,
+            "TERRITORY_WORKER_METRICS_PORT": str(self.metrics_port),
+        }
         self.database_url = database_url
         self.cwd = cwd
         log_dir = log_dir or Path(tempfile.mkdtemp(prefix="territory-test-logs-"))
@@ -285,6 +291,11 @@ class WorkerProcess(ManagedProcess):
 
     def registered(self) -> bool:
         return self._last_worker_id() > self._started_after
+
+    @property
+    def metrics_url(self) -> str:
+        """The worker's Prometheus registry (it has no HTTP app of its own)."""
+        return f"http://{LOCALHOST}:{self.metrics_port}/-/metrics"
 
     def start(self, *, timeout: float = 30.0) -> WorkerProcess:
         self._started_after = self._last_worker_id()

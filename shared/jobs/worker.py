@@ -14,6 +14,7 @@ import asyncpg
 from shared.jobs.app import open_jobs
 from shared.jobs.connection import init_job_connection
 from shared.logging import configure_logging
+from shared.observability.metrics import serve_metrics
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ async def run_worker(settings: Settings) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging(service="worker", level=settings.log_level, json_lines=settings.log_json)
+    if settings.worker_metrics_port:
+        serve_metrics(port=settings.worker_metrics_port)
     asyncio.run(run_worker(settings))
 
 

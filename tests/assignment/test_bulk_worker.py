@@ -105,6 +105,12 @@ async def test_a_large_upload_waits_for_the_worker_and_is_done_by_it(
     )
     assert export.status_code == 200
     assert len(export.text.splitlines()) == ROWS + 2  # the header, then one line per row
+    # The worker exports the job's run time to Prometheus on its own port.
+    metrics = httpx.get(worker.worker.metrics_url, timeout=5.0).text
+    succeeded = 'job_duration_seconds_count{outcome="succeeded",task="assignment:lead_upload"}'
+    assert any(
+        line.startswith(succeeded) and float(line.split()[-1]) >= 1 for line in metrics.splitlines()
+    ), metrics
 
 
 async def test_a_waiting_job_is_cancelled_at_once(

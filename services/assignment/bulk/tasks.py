@@ -14,6 +14,7 @@ from procrastinate.job_context import AbortReason
 
 from services.assignment.bulk import service, staging
 from services.assignment.bulk.jobs import Stop
+from shared.observability.metrics import observe_job
 from shared.settings import Settings
 
 blueprint = Blueprint()
@@ -55,20 +56,21 @@ async def lead_upload(
         else None
     )
     try:
-        await service.run_queued(
-            database_url=settings.libpq_database_url,
-            pool=context.additional_context["pool"],
-            tenant_id=uuid.UUID(tenant_id),
-            job_id=uuid.UUID(job_id),
-            fmt=fmt,
-            header=header,
-            total_rows=total_rows,
-            ids_epoch_ms=ids_epoch_ms,
-            receiving=receiving,
-            attempt=context.job.attempts,
-            max_attempts=settings.job_max_attempts,
-            stopped=lambda: _stop_of(context),
-        )
+        with observe_job("assignment:lead_upload"):
+            await service.run_queued(
+                database_url=settings.libpq_database_url,
+                pool=context.additional_context["pool"],
+                tenant_id=uuid.UUID(tenant_id),
+                job_id=uuid.UUID(job_id),
+                fmt=fmt,
+                header=header,
+                total_rows=total_rows,
+                ids_epoch_ms=ids_epoch_ms,
+                receiving=receiving,
+                attempt=context.job.attempts,
+                max_attempts=settings.job_max_attempts,
+                stopped=lambda: _stop_of(context),
+            )
     except asyncio.CancelledError:
         if context.abort_reason() == AbortReason.SHUTDOWN:
             raise WorkerStopping("the worker stopped before the job finished") from None
