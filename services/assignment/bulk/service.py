@@ -20,6 +20,8 @@ from services.assignment.bulk.errors import (
 from services.assignment.bulk.schemas import JobErrorRead, JobRead
 from services.assignment.leads.compiled_alignment import compile_active_alignment
 from services.assignment.leads.errors import NoActiveAlignment
+from shared.settings import Settings
+from shared.tenancy import connect_for_tenant
 
 logger = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
@@ -36,7 +38,6 @@ MEDIA_TYPES: dict[str, staging.Format] = {
 # stages even though each hands every row back to the leader (the planner's default price of a
 # row through a worker queue assumes cheap rows; these are computed at tens of µs each).
 JOB_SESSION_SETTINGS = {
-    "application_name": "assignment-bulk",
     "work_mem": "256MB",
     "jit": "off",
     "parallel_tuple_cost": "0.001",
@@ -87,9 +88,12 @@ def job_read(row: asyncpg.Record) -> JobRead:
     )
 
 
-async def _open_job_connection(database_url: str) -> asyncpg.Connection:
-    connection: asyncpg.Connection = await asyncpg.connect(
-        database_url, server_settings=JOB_SESSION_SETTINGS
+async def _open_job_connection(settings: Settings, tenant_id: uuid.UUID) -> asyncpg.Connection:
+    connection = await connect_for_tenant(
+        settings,
+        tenant_id,
+        application_name="assignment-bulk",
+        server_settings=JOB_SESSION_SETTINGS,
     )
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -123,7 +127,7 @@ async def sweep(connection: asyncpg.Connection) -> None:
 
 async def upload_leads(
     *,
-    database_url: str,
+    settings: Settings,
     pool: asyncpg.Pool,
     tenant_id: uuid.UUID,
     content_type: str | None,
@@ -134,7 +138,7 @@ async def upload_leads(
     inline for small uploads or ``wait`` (the answer is the finished job, failed ones
     included), else in the background."""
     fmt = media_format(content_type)
-    connection = await _open_job_connection(database_url)
+    connection = await _open_job_connection(settings, tenant_id)
     workspace: work.Workspace | None = None
     handed_over = False
     try:
@@ -172,7 +176,7 @@ async def upload_leads(
         )
         upload = jobs.StagedUpload(
             connection=connection,
-            connect=lambda: _open_job_connection(database_url),
+            connect=lambda: _open_job_connection(settings, tenant_id),
             workspace=workspace,
             tenant_id=tenant_id,
             job_id=row["id"],
