@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy import insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from shared.models import AuditEvent
 from shared.request_context import current_request_id
@@ -39,13 +39,21 @@ def note_flushed(session: Session) -> None:
     for verb, objects in (("inserted", session.new), ("deleted", session.deleted)):
         for instance in objects:
             state = inspect(instance)
-            table = state.mapper.local_table.name
+            table = state.mapper.persist_selectable.description
             key = f"{verb}:{table}"
             counts[key] = counts.get(key, 0) + 1
-            if verb == "inserted" and "first_inserted" not in session.info:
-                identity = state.identity
-                if identity is not None and len(identity) == 1:
-                    session.info["first_inserted"] = (table, str(identity[0]))
+            if verb == "inserted":
+                # The identity key is assigned after this event; the key's values are set.
+                note_inserted(session, state.mapper, instance)
+
+
+def note_inserted(session: Session, mapper: Mapper[Any], instance: object) -> None:
+    """The first object the request created: the object of a create's event."""
+    if "first_inserted" in session.info:
+        return
+    key_values = mapper.primary_key_from_instance(instance)
+    if len(key_values) == 1 and key_values[0] is not None:
+        session.info["first_inserted"] = (mapper.persist_selectable.description, str(key_values[0]))
 
 
 def describe(route: APIRoute, path_params: dict[str, Any]) -> tuple[str, str, str | None]:

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, QueryContext, Session, SessionTransaction
 
 from shared import audit
+from shared.models import Base
 from shared.settings import Settings
 from shared.tenancy import TENANT_SETTING, current_tenant_id
 
@@ -69,6 +70,25 @@ async def set_session_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Non
     await session.execute(
         text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true)"), {"tenant": str(tenant_id)}
     )
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _mark_inserts(state: ORMExecuteState) -> None:
+    # INSERT … RETURNING an entity (creates written as one statement, e.g. ON CONFLICT): the
+    # rows it returns are what it wrote.
+    if state.is_insert:
+        state.update_execution_options(audit_inserted=True)
+
+
+@event.listens_for(Base, "load", propagate=True)
+def _note_returned(target: object, context: QueryContext) -> None:
+    if context.execution_options.get("audit_inserted") and context.session is not None:
+        audit.note_inserted(context.session, inspect(target).mapper, target)
+
+
+@event.listens_for(Base, "refresh", propagate=True)
+def _note_returned_again(target: object, context: QueryContext, attrs: Any) -> None:
+    _note_returned(target, context)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
