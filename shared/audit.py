@@ -57,7 +57,7 @@ def note_inserted(session: Session, mapper: Mapper[Any], instance: object) -> No
 
 
 def describe(route: APIRoute, path_params: dict[str, Any]) -> tuple[str, str, str | None]:
-    """(action, entity, entity id) of a route: its operation id or function name, the resource
+    """(action, entity, entity id) of a route: its endpoint function's name, the resource
     its path names last, the value of its last path parameter."""
     segments = route.path.strip("/").split("/")
     entity = ""
@@ -68,7 +68,7 @@ def describe(route: APIRoute, path_params: dict[str, Any]) -> tuple[str, str, st
             break
     parameters = _PARAMETER.findall(route.path)
     entity_id = str(path_params[parameters[-1]]) if parameters else None
-    action = route.operation_id or route.name
+    action = route.name
     return action, entity, entity_id
 
 

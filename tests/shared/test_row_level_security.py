@@ -8,9 +8,11 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from shared.db import create_engine
+from services.assignment.lead_pool import skip_reset
+from shared.db import create_engine, create_sessionmaker
 from shared.models import Base
 from shared.settings import Settings
+from shared.tenancy import TenantBoundConnection, bind_caller, bind_pool_connection, clear_caller
 from tests.factories import TenantWithKey
 
 APP_ROLE = "territory_app"
@@ -287,3 +289,42 @@ async def test_point_in_territory_lookups_keep_their_gist_index(
         )
     )
     assert "idx_territory_part_geom" in plan, plan
+
+
+async def test_connections_follow_the_tenant_of_each_request(
+    settings: Settings, db: asyncpg.Connection, tenant: TenantWithKey, other_tenant: TenantWithKey
+) -> None:
+    """The lead pool rebinds a connection only when the tenant changes, and never leaves it
+    bound to the previous one; the request session binds each transaction."""
+    for owner in (tenant, other_tenant):
+        await db.execute(
+            "INSERT INTO rep (tenant_id, name) VALUES ($1, $2)", owner.tenant_id, owner.slug
+        )
+    pool = await asyncpg.create_pool(
+        settings.libpq_database_url,
+        min_size=1,
+        max_size=1,  # one connection, so every checkout reuses it
+        setup=bind_pool_connection,
+        reset=skip_reset,
+        connection_class=TenantBoundConnection,
+        server_settings=settings.server_settings("tests-rls-pool"),
+    )
+    engine = create_engine(settings, application_name="tests-rls-session")
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        for caller in (tenant, tenant, other_tenant, None, tenant):
+            if caller is None:
+                clear_caller()
+            else:
+                bind_caller(caller.tenant_id)
+            expected = [caller.slug] if caller is not None else []
+            async with pool.acquire() as connection:
+                assert [row["name"] for row in await connection.fetch("SELECT name FROM rep")] == (
+                    expected
+                )
+            async with sessionmaker() as session:
+                assert list(await session.scalars(text("SELECT name FROM rep"))) == expected
+    finally:
+        clear_caller()
+        await pool.close()
+        await engine.dispose()

@@ -102,8 +102,9 @@ async def _open_job_connection(settings: Settings, tenant_id: uuid.UUID) -> asyn
 
 
 async def sweep(connection: asyncpg.Connection) -> None:
-    """Clean up after jobs whose process died: drop their working tables, give their
-    reservations back and mark them failed. Cheap; run before every upload."""
+    """Clean up after jobs whose process died: drop their working tables (of any tenant), give
+    their reservations back and mark them failed (the connection's tenant's: row security
+    hides the others'). Cheap; run before every upload."""
     dropped = await work.drop_abandoned(connection)
     given = 0
     for job in await repository.unfinished_jobs(connection):
