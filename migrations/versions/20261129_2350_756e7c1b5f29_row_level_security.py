@@ -137,6 +137,16 @@ def _tenant_tables() -> list[str]:
     return [row.table_name for row in rows if row.table_name not in NOT_TENANT_TABLES]
 
 
+def _own_tables() -> list[str]:
+    rows = op.get_bind().execute(
+        text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tableowner = current_user ORDER BY tablename"
+        )
+    )
+    return [row.tablename for row in rows]
+
+
 def _enable(table: str, using: str, *, force: bool = True) -> None:
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     if force:
@@ -162,7 +172,11 @@ def upgrade() -> None:
 
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
     op.execute(f"GRANT USAGE, CREATE ON SCHEMA assignment_bulk TO {APP_ROLE}")
-    writable = sorted({*tables, "assignment_job_error"} - {"audit_event"})
+    # Every table of the services (tenant tables, and any other a migration before this one
+    # added, e.g. a job queue's), but those handled one by one below.
+    writable = [
+        table for table in _own_tables() if table not in NOT_TENANT_TABLES | {"audit_event"}
+    ]
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(writable)} TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT ON audit_event TO {APP_ROLE}")
     op.execute(f"GRANT SELECT ON postal_code TO {APP_ROLE}")
