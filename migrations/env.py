@@ -21,7 +21,7 @@ target_metadata = Base.metadata
 def _database_url() -> str:
     # Tests pass the URL of their fresh database through the Alembic config.
     url = config.attributes.get("database_url")
-    return str(url) if url else Settings().database_url
+    return str(url) if url else Settings().owner_database_url
 
 
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:

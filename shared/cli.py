@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import api_keys, demo_data
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, set_session_tenant
 from shared.errors import AppError
 from shared.models import ApiKey, Tenant
 from shared.settings import get_settings
@@ -67,6 +67,8 @@ async def _ensure_demo(session: AsyncSession, args: argparse.Namespace) -> None:
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
     if tenant is None:
         tenant = await api_keys.create_tenant(session, slug=DEMO_SLUG, name="Demo Sales Org")
+    # Row security holds a non-superuser owner too (FORCE): the demo rows are the demo tenant's.
+    await set_session_tenant(session, tenant.id)
     await demo_data.load(session, tenant_id=tenant.id)
     if args.existing_key:
         key = await api_keys.find_valid_key(session, args.existing_key)
@@ -115,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
 async def _run(
     handler: Callable[[AsyncSession, argparse.Namespace], Awaitable[None]], args: argparse.Namespace
 ) -> None:
-    engine = create_engine(get_settings(), application_name="cli")
+    # As the tables' owner (TERRITORY_MIGRATION_DATABASE_URL, else DATABASE_URL without the
+    # services' role): tenants and keys are managed across tenants.
+    engine = create_engine(get_settings(), application_name="cli", as_owner=True)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             await handler(session, args)

@@ -8,6 +8,8 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.tenancy import caller_var
+
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SLOW_REQUEST_MS = 1000.0
@@ -38,6 +40,8 @@ class RequestContextMiddleware:
         request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        # The tenant ``authenticate`` binds lives as long as the request, not a moment longer.
+        caller_token = caller_var.set(None)
         started = time.perf_counter()
         status_code = 500
 
@@ -74,3 +78,4 @@ class RequestContextMiddleware:
                     },
                 )
             request_id_var.reset(token)
+            caller_var.reset(caller_token)

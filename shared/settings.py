@@ -23,6 +23,14 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("TERRITORY_DATABASE_URL", "DATABASE_URL"),
     )
+    # The services assume this role at connect (a startup parameter: no round trip). It owns
+    # nothing, is no superuser and so is held to row-level security; the login role of
+    # ``database_url`` must be a member (or a superuser). Empty: stay the login role (only for
+    # a login role that is itself such a role).
+    database_role: str = Field(default="territory_app", pattern=r"^[a-z_][a-z0-9_]*$|^$")
+    # Migrations and the admin command line: the tables' owner, across tenants. Defaults to
+    # ``database_url`` (logged in as the owner, without ``database_role``).
+    migration_database_url: str | None = None
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_echo: bool = False
@@ -73,10 +81,12 @@ class Settings(BaseSettings):
     # (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER...). Off, trace context still propagates.
     otel_enabled: bool = False
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _asyncpg_driver(cls, value: str) -> str:
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
         """Accept libpq URLs (what psql and Alembic users type) and use the asyncpg driver."""
+        if value is None:
+            return None
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
@@ -119,6 +129,22 @@ class Settings(BaseSettings):
     def libpq_database_url(self) -> str:
         """The database URL without the SQLAlchemy driver suffix, for asyncpg and psql."""
         return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    @property
+    def owner_database_url(self) -> str:
+        """Where migrations and the admin command line connect (SQLAlchemy URL)."""
+        return self.migration_database_url or self.database_url
+
+    @property
+    def libpq_owner_database_url(self) -> str:
+        return self.owner_database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def server_settings(self, application_name: str, **settings: str) -> dict[str, str]:
+        """Startup parameters of a service connection: its name and the role it acts as."""
+        result = {"application_name": application_name, **settings}
+        if self.database_role:
+            result["role"] = self.database_role
+        return result
 
     def service_url(self, name: str) -> str:
         urls = {

@@ -87,7 +87,9 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings, application_name="tests")
+    """As the owner: tests arrange and check rows of many tenants. The apps under test get
+    ``settings`` and run as the services' role, held to row-level security."""
+    engine = create_engine(settings, application_name="tests", as_owner=True)
     yield engine
     await engine.dispose()
 

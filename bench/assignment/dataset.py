@@ -359,7 +359,7 @@ async def _ensure_tenant_and_key(settings: Settings) -> tuple[uuid.UUID, str]:
 async def ensure_dataset(settings: Settings, *, log: Any = print) -> BenchDataset:
     """The dataset of this module, built now unless the tenant already holds it."""
     tenant_id, token = await _ensure_tenant_and_key(settings)
-    connection = await asyncpg.connect(settings.libpq_database_url)
+    connection = await asyncpg.connect(settings.libpq_owner_database_url)
     try:
         if not await connection.fetchval(
             "SELECT EXISTS (SELECT 1 FROM postal_code WHERE country = 'US')"
@@ -400,7 +400,7 @@ async def ensure_dataset(settings: Settings, *, log: Any = print) -> BenchDatase
 
 async def reset_run_state(settings: Settings, tenant_id: uuid.UUID) -> dict[str, int]:
     """Forget what earlier runs assigned (leads, assignments, counters) so runs compare."""
-    connection = await asyncpg.connect(settings.libpq_database_url)
+    connection = await asyncpg.connect(settings.libpq_owner_database_url)
     try:
         async with connection.transaction():
             leads = await connection.fetchval(
@@ -500,7 +500,7 @@ async def _copy_leads(
     settings: Settings, path: Path, *, query: str, count: int, seed: float, prefix: str, **copy: Any
 ) -> None:
     """COPY the generated leads out of the server into ``path``; one seed, one file."""
-    connection = await asyncpg.connect(settings.libpq_database_url)
+    connection = await asyncpg.connect(settings.libpq_owner_database_url)
     try:
         await connection.execute(f"SELECT setseed({seed})")
         await connection.execute(

@@ -33,6 +33,7 @@ from services.assignment.leads.compiled_alignment import CompiledAlignment, comp
 from services.assignment.leads.schemas import LeadIn
 from services.assignment.postal_codes.normalise import normalise_postal_code
 from shared.settings import get_settings
+from shared.tenancy import TenantBoundConnection, bind_caller, bind_pool_connection
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,16 @@ async def run(
 ) -> dict[str, Any]:
     lines = leads_path.read_text().splitlines()
     leads = [prepare(LeadIn.model_validate_json(line)) for line in lines if line]
+    bind_caller(tenant_id)  # as a request of the tenant: the services' role, row security on
     pool = await asyncpg.create_pool(
         get_settings().libpq_database_url,
         min_size=concurrency,
         max_size=concurrency,
         init=init_connection,  # the lead pool's own (the jsonb codec), settings and reset
+        setup=bind_pool_connection,
         reset=skip_reset,
-        server_settings={**SERVER_SETTINGS, "application_name": "bench-direct"},
+        connection_class=TenantBoundConnection,
+        server_settings=get_settings().server_settings("bench-direct", **SERVER_SETTINGS),
     )
     try:
         async with pool.acquire() as connection:

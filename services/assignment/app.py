@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.assignment.accounts.router import router as accounts_router
 from services.assignment.alignments.router import router as alignments_router
+from services.assignment.audit.router import router as audit_router
 from services.assignment.bulk.router import router as bulk_router
 from services.assignment.lead_pool import lead_pool
 from services.assignment.leads.router import router as leads_router
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             alignments_router,
             territories_router,
             bulk_router,
+            audit_router,
         ],
         downstream=["proximity"],
         settings=settings,

@@ -31,13 +31,15 @@ def _blueprint(path: str) -> Blueprint:
 
 def create_app(settings: Settings, *, application_name: str, pool_size: int = 2) -> App:
     """The app (not yet open) with every service's tasks."""
+    # As the services' role (shared/tenancy.py): the queue's tables are granted to it.
+    role = f" -c role={settings.database_role}" if settings.database_role else ""
     connector = PsycopgConnector(
         conninfo=settings.libpq_database_url,
         min_size=1,
         max_size=pool_size,
         kwargs={
             "application_name": application_name,
-            "options": f"-c search_path={SCHEMA},public",
+            "options": f"-c search_path={SCHEMA},public{role}",
         },
     )
     app = App(connector=connector)

@@ -16,6 +16,7 @@ from shared.jobs.connection import init_job_connection
 from shared.logging import configure_logging
 from shared.observability.metrics import serve_metrics
 from shared.settings import Settings, get_settings
+from shared.tenancy import TenantBoundConnection, bind_pool_connection, reset_pool_connection
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +26,17 @@ def worker_name() -> str:
 
 
 async def run_worker(settings: Settings) -> None:
+    # Bound, per checkout, to the tenant of the job that takes the connection (each task
+    # calls ``bind_caller``), like the services' pools: row security applies to jobs too.
     pool = await asyncpg.create_pool(
         settings.libpq_database_url,
         min_size=1,
         max_size=max(2, settings.worker_concurrency + 1),
         init=init_job_connection,
-        server_settings={"application_name": "worker"},
+        setup=bind_pool_connection,
+        reset=reset_pool_connection,
+        connection_class=TenantBoundConnection,
+        server_settings=settings.server_settings("worker"),
     )
     try:
         async with open_jobs(settings, application_name="worker-queue") as app:

@@ -11,6 +11,7 @@ from services.assignment.bulk import explanation
 from services.assignment.bulk.errors import ReferencedRowGone
 from services.assignment.bulk.ids import ordered_uuid_sql
 from services.assignment.leads.compiled_alignment import CompiledAlignment
+from shared.audit import audit_parameters
 
 
 def _sql_uuid(value: uuid.UUID) -> str:
@@ -35,13 +36,24 @@ async def create_job(
     status: str,
     summary: dict[str, Any],
 ) -> asyncpg.Record:
+    """The job row, and the upload's audit event in the same statement."""
+    api_key_id, request_id = audit_parameters()
     row = await connection.fetchrow(
         f"""
-        INSERT INTO assignment_job (id, tenant_id, kind, status, stage, alignment_id, total_rows,
-                                    summary, started_at)
-        VALUES ($1, $2, 'lead_upload', $3::text, 'queued', $4, $5, $6,
-                CASE WHEN $3::text = 'running' THEN now() END)
-        RETURNING {_JOB_COLUMNS}
+        WITH job AS (
+            INSERT INTO assignment_job (id, tenant_id, kind, status, stage, alignment_id,
+                                        total_rows, summary, started_at)
+            VALUES ($1, $2, 'lead_upload', $3::text, 'queued', $4, $5, $6,
+                    CASE WHEN $3::text = 'running' THEN now() END)
+            RETURNING {_JOB_COLUMNS}
+        ), audit AS (
+            INSERT INTO audit_event (tenant_id, api_key_id, action, entity, entity_id,
+                                     request_id, detail)
+            SELECT $2, $7::uuid, 'bulk_assign_leads', 'jobs', job.id::text, $8::text,
+                   jsonb_build_object('total_rows', job.total_rows)
+              FROM job
+        )
+        SELECT * FROM job
         """,
         job_id,
         tenant_id,
@@ -49,6 +61,8 @@ async def create_job(
         alignment_id,
         total_rows,
         summary,
+        api_key_id,
+        request_id,
     )
     assert row is not None
     return row
@@ -512,11 +526,12 @@ async def give_back(
 
 
 async def unfinished_jobs(connection: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Lead upload jobs not yet ended, and those holding a reservation, of every tenant, that
-    the queue is not (or no longer) running or about to run: run inline by an API process (or
-    never queued), or whose queued job ended without them (for the sweep, which tells the live
-    ones from the abandoned by their lock). A queued job whose worker died is the queue's to
-    retry (``shared/jobs/recovery.py``)."""
+    """Lead upload jobs not yet ended, and those holding a reservation, of the connection's
+    tenant (row security hides the others', which their own next upload sweeps), that the queue
+    is not (or no longer) running or about to run: run inline by an API process (or never
+    queued), or whose queued job ended without them (for the sweep, which tells the live ones
+    from the abandoned by their lock). A queued job whose worker died is the queue's to retry
+    (``shared/jobs/recovery.py``)."""
     return list(
         await connection.fetch(
             """

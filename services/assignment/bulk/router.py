@@ -72,7 +72,7 @@ async def bulk_assign_leads(
 ) -> JobRead:
     """Assign up to a million leads from CSV or JSON lines; bad rows are reported per row."""
     result = await service.upload_leads(
-        database_url=request.app.state.settings.libpq_database_url,
+        settings=request.app.state.settings,
         pool=request.app.state.lead_pool,
         queue=queue,
         tenant_id=principal.tenant_id,

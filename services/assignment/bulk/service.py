@@ -33,6 +33,7 @@ from services.assignment.leads.compiled_alignment import (
 )
 from services.assignment.leads.errors import NoActiveAlignment
 from shared.jobs.connection import open_job_connection
+from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
@@ -103,9 +104,9 @@ def job_read(row: asyncpg.Record) -> JobRead:
     )
 
 
-async def _open_job_connection(database_url: str, tenant_id: uuid.UUID) -> asyncpg.Connection:
+async def _open_job_connection(settings: Settings, tenant_id: uuid.UUID) -> asyncpg.Connection:
     return await open_job_connection(
-        database_url,
+        settings,
         tenant_id=tenant_id,
         application_name="assignment-bulk",
         server_settings=JOB_SESSION_SETTINGS,
@@ -114,9 +115,10 @@ async def _open_job_connection(database_url: str, tenant_id: uuid.UUID) -> async
 
 async def sweep(connection: asyncpg.Connection) -> None:
     """Clean up after uploads and inline jobs whose API process died: drop working tables no
-    job needs, give their reservations back and mark them failed. Queued jobs are the
-    queue's (a dead worker's are retried by ``shared/jobs/recovery.py``). Cheap; run before
-    every upload."""
+    job needs (of any tenant), give their reservations back and mark them failed (the
+    connection's tenant's: row security hides the others', which their own next upload
+    sweeps). Queued jobs are the queue's (a dead worker's are retried by
+    ``shared/jobs/recovery.py``). Cheap; run before every upload."""
     dropped = await work.drop_abandoned(connection)
     given = 0
     for job in await repository.unfinished_jobs(connection):
@@ -140,7 +142,7 @@ async def sweep(connection: asyncpg.Connection) -> None:
 
 async def upload_leads(
     *,
-    database_url: str,
+    settings: Settings,
     pool: asyncpg.Pool,
     queue: App,
     tenant_id: uuid.UUID,
@@ -153,7 +155,7 @@ async def upload_leads(
     included), else queue it for the worker."""
     fmt = media_format(content_type)
     job_id = uuid.uuid4()
-    connection = await _open_job_connection(database_url, tenant_id)
+    connection = await _open_job_connection(settings, tenant_id)
     workspace: work.Workspace | None = None
     handed_over = False
     try:
@@ -206,7 +208,7 @@ async def upload_leads(
             return UploadResult(job_read(row), finished=False)
         upload = jobs.StagedUpload(
             connection=connection,
-            connect=lambda: _open_job_connection(database_url, tenant_id),
+            connect=lambda: _open_job_connection(settings, tenant_id),
             workspace=workspace,
             tenant_id=tenant_id,
             job_id=job_id,
@@ -277,7 +279,7 @@ async def _queue(
 
 async def run_queued(
     *,
-    database_url: str,
+    settings: Settings,
     pool: asyncpg.Pool,
     tenant_id: uuid.UUID,
     job_id: uuid.UUID,
@@ -293,7 +295,7 @@ async def run_queued(
     """Run a queued upload on the worker (attempt 0, or a later one after its worker died):
     whatever an earlier attempt reserved is given back and what it built is dropped first,
     then the job runs from its staged upload, or fails if it may not try again."""
-    connection = await _open_job_connection(database_url, tenant_id)
+    connection = await _open_job_connection(settings, tenant_id)
     handed_over = False
     try:
         # Waits, if an earlier attempt's session is still ending (its worker was killed).
@@ -331,7 +333,7 @@ async def run_queued(
         )
         upload = jobs.StagedUpload(
             connection=connection,
-            connect=lambda: _open_job_connection(database_url, tenant_id),
+            connect=lambda: _open_job_connection(settings, tenant_id),
             workspace=workspace,
             tenant_id=tenant_id,
             job_id=job_id,

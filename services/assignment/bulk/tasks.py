@@ -16,6 +16,7 @@ from services.assignment.bulk import service, staging
 from services.assignment.bulk.jobs import Stop
 from shared.observability.metrics import observe_job
 from shared.settings import Settings
+from shared.tenancy import bind_caller
 
 blueprint = Blueprint()
 
@@ -50,6 +51,8 @@ async def lead_upload(
 ) -> None:
     """Validate, match, reserve and write a staged upload (``service.run_queued``)."""
     settings: Settings = context.additional_context["settings"]
+    # The job's statements on the worker's pool are the tenant's (row-level security).
+    bind_caller(uuid.UUID(tenant_id))
     header = (
         staging.CsvHeader(tuple(header_fields), tuple(header_attribute_keys or ()))
         if header_fields is not None
@@ -58,7 +61,7 @@ async def lead_upload(
     try:
         with observe_job("assignment:lead_upload"):
             await service.run_queued(
-                database_url=settings.libpq_database_url,
+                settings=settings,
                 pool=context.additional_context["pool"],
                 tenant_id=uuid.UUID(tenant_id),
                 job_id=uuid.UUID(job_id),

@@ -7,6 +7,7 @@ import asyncpg
 
 from services.assignment.leads.compiled_alignment import CompiledAlignment
 from services.assignment.leads.schemas import LeadIn
+from shared.audit import audit_parameters
 
 
 async def match_lead(
@@ -66,6 +67,21 @@ async def owner_territory(
     return territory_id
 
 
+# The write and its audit event in one statement (one round trip, one transaction); a replayed
+# idempotent request wrote nothing, so records nothing.
+_COMMIT_SQL = """
+WITH r AS (
+    SELECT * FROM assign_lead_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+), audit AS (
+    INSERT INTO audit_event (tenant_id, api_key_id, action, entity, entity_id, request_id, detail)
+    SELECT $1, $13::uuid, 'assign_lead', 'leads', r.lead_id::text, $14::text,
+           jsonb_build_object('assignment_id', r.assignment_id, 'rep_id', r.rep_id)
+      FROM r WHERE NOT r.replayed AND r.lead_id IS NOT NULL
+)
+SELECT * FROM r
+"""
+
+
 async def commit_assignment(
     connection: asyncpg.Connection,
     *,
@@ -82,8 +98,9 @@ async def commit_assignment(
     matched_rule: str,
     explanation: list[dict[str, Any]],
 ) -> asyncpg.Record:
+    api_key_id, request_id = audit_parameters()
     row = await connection.fetchrow(
-        "SELECT * FROM assign_lead_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        _COMMIT_SQL,
         tenant_id,
         alignment_id,
         territory_id,
@@ -96,6 +113,8 @@ async def commit_assignment(
         account_id,
         matched_rule,
         explanation,
+        api_key_id,
+        request_id,
     )
     assert row is not None
     return row

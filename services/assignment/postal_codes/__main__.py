@@ -17,7 +17,7 @@ from shared.settings import get_settings
 
 
 async def _run(arguments: argparse.Namespace) -> str:
-    connection = await asyncpg.connect(get_settings().libpq_database_url)
+    connection = await asyncpg.connect(get_settings().libpq_owner_database_url)
     try:
         if arguments.command == "load-us":
             loaded = await load_us(connection)

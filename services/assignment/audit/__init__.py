@@ -1,0 +1,1 @@
+"""The tenant's audit trail, read by admin keys."""
