@@ -65,7 +65,7 @@ JOB_DURATION = Histogram(
 JOBS_RUNNING = Gauge("jobs_running", "Jobs this process is running right now.", ["task"])
 QUEUE_DEPTH = Gauge(
     "jobs_queue_depth",
-    "Jobs in the Postgres-backed queue (procrastinate_jobs), by queue and status (todo, doing).",
+    "Jobs in the Postgres-backed queue (procrastinate.procrastinate_jobs), by queue and status (todo, doing).",
     ["queue", "status"],
 )
 
@@ -92,11 +92,11 @@ def observe_job(task: str) -> Iterator[None]:
 # The table exists only once the worker's queue is migrated; until then there is no depth.
 QUEUE_DEPTH_SQL = """
 SELECT queue_name, status::text AS status, count(*) AS jobs
-FROM procrastinate_jobs
+FROM procrastinate.procrastinate_jobs
 WHERE status IN ('todo', 'doing')
 GROUP BY queue_name, status
 """
-QUEUE_TABLE_SQL = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"
+QUEUE_TABLE_SQL = "SELECT to_regclass('procrastinate.procrastinate_jobs') IS NOT NULL"
 _queue_labels_reported: set[tuple[str, str]] = set()
 
 

@@ -110,7 +110,9 @@ def gateway_url(
 @pytest.fixture(scope="module")
 async def tenant(cluster: ThrowawayCluster) -> TenantWithKey:
     """A tenant whose every lead lands in one round-robin territory of three reps."""
-    engine = create_engine(Settings(database_url=cluster.url), application_name="tests")
+    engine = create_engine(
+        Settings(database_url=cluster.url), application_name="tests", as_owner=True
+    )
     try:
         tenant = await make_tenant(create_sessionmaker(engine))
     finally:

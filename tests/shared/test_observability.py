@@ -171,17 +171,22 @@ async def test_queue_depth_is_read_from_procrastinate_jobs_when_it_exists(
 
         connection = await asyncpg.connect(queue_database)
         try:
+            # Where the queue's migration puts it, readable by the services' role as there.
+            role = gateway_settings.database_role
             await connection.execute(
-                "CREATE TABLE procrastinate_jobs (id bigserial PRIMARY KEY,"
-                " queue_name text NOT NULL, task_name text NOT NULL, status text NOT NULL)"
+                "CREATE SCHEMA procrastinate;"
+                " CREATE TABLE procrastinate.procrastinate_jobs (id bigserial PRIMARY KEY,"
+                " queue_name text NOT NULL, task_name text NOT NULL, status text NOT NULL);"
+                f" GRANT USAGE ON SCHEMA procrastinate TO {role};"
+                f" GRANT SELECT ON procrastinate.procrastinate_jobs TO {role}"
             )
             await connection.executemany(
-                "INSERT INTO procrastinate_jobs (queue_name, task_name, status)"
+                "INSERT INTO procrastinate.procrastinate_jobs (queue_name, task_name, status)"
                 " VALUES ($1, 'bulk_assign', $2)",
                 [(queue, "todo"), (queue, "todo"), (queue, "doing"), (queue, "succeeded")],
             )
             busy = await scrape(gateway)
-            await connection.execute("DELETE FROM procrastinate_jobs")
+            await connection.execute("DELETE FROM procrastinate.procrastinate_jobs")
             drained = await scrape(gateway)
         finally:
             await connection.close()

@@ -13,7 +13,7 @@ from shared.db import SessionDep
 router = APIRouter(prefix="/assignment/audit-events", tags=["audit"])
 
 
-@router.get("")
+@router.get("", operation_id="audit_events.list")
 async def list_audit_events(
     session: SessionDep,
     principal: AdminPrincipal,
