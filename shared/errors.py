@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -185,8 +187,7 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error", extra={"path": request.url.path})
+def _internal_error(request: Request) -> JSONResponse:
     return problem_response(
         status=500,
         title="Internal server error",
@@ -196,12 +197,58 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort, for errors raised outside ``UnhandledErrorMiddleware`` (in an outer
+    middleware): Starlette re-raises after this answer, so uvicorn closes the connection."""
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return _internal_error(request)
+
+
+class UnhandledErrorMiddleware:
+    """Turns an error no handler maps into a problem+json 500 and does not re-raise it.
+
+    Starlette answers an ``Exception`` handler's response from its outermost middleware and then
+    re-raises the error for the server to log; uvicorn, seeing an error from the app, closes the
+    connection. nginx keeps that connection for its next request and the next write routed to
+    this service got a 502 (issue 6, defect 1). Pure ASGI, innermost of the user middleware, so
+    the request id and access logging around it see an ordinary 500 response. Once the response
+    has started nothing else can be sent: the error goes on to the server, which must close.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if response_started:
+                raise
+            request = Request(scope)
+            logger.exception("unhandled error", extra={"path": request.url.path})
+            await _internal_error(request)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unhandled_error)
+    # Appended, not add_middleware (which puts it outermost): innermost whatever the order in
+    # which the app's other middleware is added.
+    app.user_middleware.append(Middleware(UnhandledErrorMiddleware))
 
 
 class Problem(BaseModel):
