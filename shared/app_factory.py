@@ -115,6 +115,9 @@ def create_service_app(
         docs_url=f"{prefix}/docs",
         redoc_url=None,
         responses=PROBLEM_RESPONSES,
+        # Behind nginx a redirect to the slash-less path would name the service's own host and
+        # port; a 404 naming the right path (shared/errors.py) serves the caller better.
+        redirect_slashes=False,
     )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)

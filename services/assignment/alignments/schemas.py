@@ -6,12 +6,13 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.models import AlignmentStatus
+from shared.validation import Text
 
 
 class AlignmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["FY27 territories"])
+    name: Text = Field(min_length=1, max_length=200, examples=["FY27 territories"])
 
 
 class AlignmentUpdate(BaseModel):
@@ -19,13 +20,13 @@ class AlignmentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
 
 
 class AlignmentClone(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None,
         min_length=1,
         max_length=200,

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 from services.assignment.accounts.domains import normalise_domain
 from shared.geo import GeoJSONPoint
+from shared.validation import Text
 
 MatchedRule = Literal["named_account", "attribute_rule", "geography", "fallback"]
-AttributeValue = str | int | float | bool | None
+AttributeValue = Text | int | float | bool | None
 
 
 class LeadIn(BaseModel):
@@ -18,25 +19,25 @@ class LeadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str | None = Field(default=None, max_length=255, description="Your CRM's lead id")
+    external_id: Text | None = Field(default=None, max_length=255, description="Your CRM's lead id")
     email: EmailStr | None = None
-    domain: str | None = Field(
+    domain: Text | None = Field(
         default=None, max_length=255, description="Company domain; derived from email if absent"
     )
-    account_external_id: str | None = Field(
+    account_external_id: Text | None = Field(
         default=None, max_length=255, description="The account this lead belongs to, if known"
     )
     location: GeoJSONPoint | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    postal_code: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(
+    postal_code: Text | None = Field(default=None, max_length=20)
+    country: Text | None = Field(
         default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2"
     )
-    industry: str | None = Field(default=None, max_length=100)
+    industry: Text | None = Field(default=None, max_length=100)
     employee_count: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_revenue: float | None = Field(default=None, ge=0, le=1e15)
-    attributes: dict[str, AttributeValue] = Field(
+    attributes: dict[Text, AttributeValue] = Field(
         default_factory=dict,
         max_length=100,
         description="Any custom lead attribute (segment, lead_source, product_line, ...)",

@@ -6,18 +6,19 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from shared.geo import GeoJSONPoint
+from shared.validation import Int32, Text
 
 
 class RepBase(BaseModel):
-    external_id: str | None = Field(default=None, max_length=255, description="Your CRM's user id")
-    name: str = Field(min_length=1, max_length=200)
+    external_id: Text | None = Field(default=None, max_length=255, description="Your CRM's user id")
+    name: Text = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
-    capacity: int | None = Field(
+    capacity: Int32 | None = Field(
         default=None, ge=0, description="Most open assignments at once; null = unlimited"
     )
     home: GeoJSONPoint | None = Field(default=None, description="Home or office location")
-    skills: list[str] = Field(default_factory=list, max_length=100)
-    segments: list[str] = Field(default_factory=list, max_length=100)
+    skills: list[Text] = Field(default_factory=list, max_length=100)
+    segments: list[Text] = Field(default_factory=list, max_length=100)
     manager_id: uuid.UUID | None = None
 
 
@@ -30,13 +31,13 @@ class RepUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str | None = Field(default=None, max_length=255)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    external_id: Text | None = Field(default=None, max_length=255)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
-    capacity: int | None = Field(default=None, ge=0)
+    capacity: Int32 | None = Field(default=None, ge=0)
     home: GeoJSONPoint | None = None
-    skills: list[str] | None = Field(default=None, max_length=100)
-    segments: list[str] | None = Field(default=None, max_length=100)
+    skills: list[Text] | None = Field(default=None, max_length=100)
+    segments: list[Text] | None = Field(default=None, max_length=100)
     manager_id: uuid.UUID | None = None
     active: bool | None = None
 

@@ -15,7 +15,17 @@ import math
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from shared.validation import Text
 
 # Lead columns a condition may name, and their kind. Anything else is `attributes.<key>`.
 LEAD_FIELDS: dict[str, Literal["text", "number"]] = {
@@ -33,7 +43,7 @@ NUMBER_OPS = ("gt", "gte", "lt", "lte", "between")
 MAX_VALUES = 10_000
 MAX_DEPTH = 8
 
-Scalar = str | float | int
+Scalar = Text | float | int
 
 
 class Condition(BaseModel):
@@ -100,7 +110,27 @@ class NotGroup(BaseModel):
     not_: "Criteria" = Field(alias="not")
 
 
-Criteria = Annotated[Union[Condition, AllGroup, AnyGroup, NotGroup], Field(union_mode="smart")]  # noqa: UP007
+def _criteria_kind(value: Any) -> str:
+    """Which member a node is, by its key, so that a bad node gets that member's errors only
+    (not four members' worth of "missing 'all'", "missing 'any'"...)."""
+    if isinstance(value, dict):
+        for group in ("all", "any", "not"):
+            if group in value:
+                return group
+        return "condition"
+    kinds: dict[type, str] = {AllGroup: "all", AnyGroup: "any", NotGroup: "not"}
+    return kinds.get(type(value), "condition")
+
+
+Criteria = Annotated[
+    Union[  # noqa: UP007
+        Annotated[Condition, Tag("condition")],
+        Annotated[AllGroup, Tag("all")],
+        Annotated[AnyGroup, Tag("any")],
+        Annotated[NotGroup, Tag("not")],
+    ],
+    Discriminator(_criteria_kind),
+]
 
 
 def _literal(value: Scalar) -> str:

@@ -4,14 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.assignment.rules.criteria import Criteria
 from shared.models import DistributionRule, MemberRole
+from shared.validation import Int32, Text, reject_nul
 
 MAX_IMPORT_FEATURES = 100_000
 
-Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Skill = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
 
 _GEOMETRY_DESCRIPTION = (
     "A GeoJSON Polygon or MultiPolygon in WGS 84 ([longitude, latitude]); null for a territory "
@@ -80,7 +85,7 @@ class TerritoryRules(BaseModel):
 class TerritoryCreate(TerritoryRules):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Unique within the alignment")
+    name: Text = Field(min_length=1, max_length=200, description="Unique within the alignment")
     parent_id: uuid.UUID | None = Field(
         default=None, description="A territory of the same alignment; level follows from it"
     )
@@ -94,7 +99,7 @@ class TerritoryUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     parent_id: uuid.UUID | None = None
     geometry: dict[str, Any] | None = Field(default=None, description=_GEOMETRY_DESCRIPTION)
     criteria: Criteria | None = None
@@ -134,11 +139,11 @@ class TerritoryFeatureProperties(TerritoryRules):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID | None = None
-    name: str = Field(min_length=1, max_length=200)
-    parent: str | None = Field(
+    name: Text = Field(min_length=1, max_length=200)
+    parent: Text | None = Field(
         default=None, description="The parent's name: a feature of the same collection"
     )
-    level: int | None = None
+    level: Int32 | None = None
     members: list[MemberSpec] = Field(default_factory=list, max_length=10_000)
 
 
