@@ -288,7 +288,8 @@ def _csv_fields_sql(header: CsvHeader, raw: str) -> str:
     # One test of the whole row first: the per-column search runs for the rare bad row only.
     whole_row = f"concat({', '.join(columns)})"
     pre = (
-        f"CASE WHEN {whole_row} ~ {_sql_text('[' + NUL_STAND_IN + CR_STAND_IN + ']')} "
+        f"CASE WHEN strpos({whole_row}, {_sql_text(NUL_STAND_IN)}) > 0 "
+        f"OR strpos({whole_row}, {_sql_text(CR_STAND_IN)}) > 0 "
         f"THEN CASE {stand_in_checks} END END"
     )
     return f"""

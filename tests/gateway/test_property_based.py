@@ -1,0 +1,156 @@
+"""Property-based run over the whole merged OpenAPI through the real gateway (schemathesis):
+no server errors, and responses conforming to what the document declares (issue 6).
+
+Every operation gets schema-conforming requests (positive) and schema-violating ones (negative),
+a bounded number of each with a fixed seed, so that a run reproduces and stays within a minute or
+two. Failures are collected over the whole run rather than stopping at the first (no shrinking),
+so that one failing test lists every operation that misbehaves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.conftest import Platform
+
+SEED = 20261129
+EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
+CONFORMANCE_CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+# Statuses the services answer (as problem+json) that many operations do not declare yet: 404
+# on the id routes, 409 without an active alignment. Declaring them is issue 6, defect 3 (the
+# openapi branch); until then such a status is listed as a declaration gap rather than failed.
+# Every other conformance failure (an undeclared 400 or 500, a body or content type that is not
+# the declared one) fails the test. Empty this set once every operation declares them.
+UNDECLARED_YET = {404, 409}
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass
+class Tally:
+    operations: int = 0
+    requests: Counter[GenerationMode] = field(default_factory=Counter)
+    server_errors: dict[str, str] = field(default_factory=dict)
+    conformance: dict[tuple[str, str], str] = field(default_factory=dict)
+    declaration_gaps: dict[str, set[int]] = field(default_factory=dict)
+
+
+def _describe(error: BaseException) -> str:
+    """The failure's title and message on one line (a FailureGroup holds one per problem)."""
+    failures = error.exceptions if isinstance(error, BaseExceptionGroup) else [error]
+    parts = [
+        f"{getattr(failure, 'title', type(failure).__name__)}: "
+        f"{getattr(failure, 'message', str(failure))}"
+        for failure in failures
+    ]
+    return re.sub(r"\s+", " ", "; ".join(parts))[:400]
+
+
+def _explore(
+    operation: schemathesis.APIOperation,
+    mode: GenerationMode,
+    session: requests.Session,
+    tally: Tally,
+) -> None:
+    label = f"{operation.method.upper()} {operation.path}"
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES[mode],
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: schemathesis.Case) -> None:
+        tally.requests[mode] += 1
+        response = case.call(session=session, timeout=30)
+        if response.status_code >= 500:
+            tally.server_errors.setdefault(
+                label, f"{response.status_code} for {case.as_curl_command()}: {response.text[:300]}"
+            )
+            return
+        if mode is not GenerationMode.POSITIVE:
+            return
+        for check in CONFORMANCE_CHECKS:
+            try:
+                case.validate_response(response, checks=[check])
+            except (AssertionError, BaseExceptionGroup) as error:  # schemathesis' FailureGroup
+                if (
+                    check is status_code_conformance
+                    and response.status_code in UNDECLARED_YET
+                    and response.headers.get("content-type") == [PROBLEM_JSON]
+                ):
+                    tally.declaration_gaps.setdefault(label, set()).add(response.status_code)
+                else:
+                    tally.conformance.setdefault((label, check.__name__), _describe(error))
+
+    try:
+        run()
+    except Unsatisfiable:
+        # Nothing of the operation can be made invalid (e.g. no parameters and no body).
+        assert mode is GenerationMode.NEGATIVE, label
+
+
+def _run(platform: Platform, api_key: str) -> Tally:
+    config = schemathesis.Config(seed=SEED)
+    loaded = schemathesis.openapi.from_url(f"{platform.url}/openapi.json", config=config)
+    loaded.config.update(base_url=platform.url, headers={"X-API-Key": api_key})
+    tally = Tally()
+    with requests.Session() as session:
+        session.headers["X-API-Key"] = api_key
+        for result in loaded.get_all_operations():
+            operation = result.ok()
+            tally.operations += 1
+            for mode in EXAMPLES:
+                _explore(operation, mode, session, tally)
+    return tally
+
+
+def _listing(items: dict[object, str]) -> str:
+    return "\n".join(f"  {key}: {value}" for key, value in sorted(items.items(), key=str))
+
+
+def test_merged_api_has_no_server_errors_and_conforms(
+    platform: Platform, api_key: str, record_property: Callable[[str, object], None]
+) -> None:
+    tally = _run(platform, api_key)
+    for name, value in (
+        ("operations", tally.operations),
+        ("requests", sum(tally.requests.values())),
+        ("server_errors", len(tally.server_errors)),
+        ("conformance_failures", len(tally.conformance)),
+        ("declaration_gaps", len(tally.declaration_gaps)),
+    ):
+        record_property(name, value)
+    gaps = {
+        label: ", ".join(map(str, sorted(codes))) for label, codes in tally.declaration_gaps.items()
+    }
+    print(  # noqa: T201 -- the run's counts, shown with -s
+        f"\nschemathesis: {tally.operations} operations, "
+        f"{ {mode.value: n for mode, n in tally.requests.items()} } requests, "
+        f"{len(tally.server_errors)} server errors, {len(tally.conformance)} conformance failures, "
+        f"{len(gaps)} operations answering statuses they do not declare yet:\n" + _listing(gaps)
+    )
+    assert tally.operations >= 50
+    assert not tally.server_errors, "server errors:\n" + _listing(tally.server_errors)
+    assert not tally.conformance, "responses not conforming:\n" + _listing(tally.conformance)
