@@ -20,10 +20,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     Tag,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from shared.validation import Text
 
@@ -122,6 +125,20 @@ def _criteria_kind(value: Any) -> str:
     return kinds.get(type(value), "condition")
 
 
+class _DocumentedAsAnyOf:
+    """The members exclude each other (each forbids the others' keys), so the document says
+    anyOf, as before the discriminator: client generators and property-based tests handle it far
+    better than the oneOf pydantic writes for a callable discriminator."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        document = handler(schema)
+        if "oneOf" in document:
+            document["anyOf"] = document.pop("oneOf")
+        return document
+
+
 Criteria = Annotated[
     Union[  # noqa: UP007
         Annotated[Condition, Tag("condition")],
@@ -130,6 +147,7 @@ Criteria = Annotated[
         Annotated[NotGroup, Tag("not")],
     ],
     Discriminator(_criteria_kind),
+    _DocumentedAsAnyOf(),
 ]
 
 
