@@ -321,3 +321,42 @@ async def test_trailing_slash_is_a_404_naming_the_path(
     unknown = await gateway_client.get("/assignment/nothing/", headers=tenant.headers)
     assert unknown.status_code == 404
     assert "trailing slash" not in unknown.json()["detail"]
+
+
+async def test_non_finite_numbers_are_named(
+    gateway_client: httpx.AsyncClient, db: asyncpg.Connection, tenant: TenantWithKey
+) -> None:
+    """Python's JSON reader takes NaN and Infinity, which jsonb cannot store."""
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    lead = await gateway_client.post(
+        "/assignment/leads", content=b'{"attributes": {"score": NaN}}', headers=headers
+    )
+    assert_invalid(lead, "attributes.score")
+    alignment_id = await make_alignment(db, tenant_id=tenant.tenant_id, status="draft")
+    territory = await gateway_client.post(
+        f"/assignment/alignments/{alignment_id}/territories",
+        content=b'{"name": "T", "criteria": {"field": "attributes.score", "op": "in", '
+        b'"values": [1, Infinity]}}',
+        headers=headers,
+    )
+    assert_invalid(territory, "criteria.values[1]")
+
+
+async def test_lead_with_a_bad_country_or_postal_code(
+    gateway_client: httpx.AsyncClient, db: asyncpg.Connection, tenant: TenantWithKey
+) -> None:
+    """Found by the property-based run: both were 500s on the single-lead path."""
+    alignment_id = await make_alignment(db, tenant_id=tenant.tenant_id)
+    await make_territory(
+        db, tenant_id=tenant.tenant_id, alignment_id=alignment_id, name="All", is_fallback=True
+    )
+    country = await gateway_client.post(
+        "/assignment/leads", json={"country": "00", "postal_code": "10001"}, headers=tenant.headers
+    )
+    assert "ISO 3166-1 alpha-2" in assert_invalid(country, "country")["detail"]
+    postal = await gateway_client.post(
+        "/assignment/leads",
+        json={"country": "DE", "postal_code": "\u00de\u3250"},
+        headers=tenant.headers,
+    )
+    assert "postal code" in assert_invalid(postal, "postal_code")["detail"]

@@ -4,14 +4,23 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    FiniteFloat,
+    field_validator,
+    model_validator,
+)
 
 from services.assignment.accounts.domains import normalise_domain
+from services.assignment.postal_codes.normalise import normalise_country
 from shared.geo import GeoJSONPoint
 from shared.validation import Text
 
 MatchedRule = Literal["named_account", "attribute_rule", "geography", "fallback"]
-AttributeValue = Text | int | float | bool | None
+AttributeValue = Text | int | FiniteFloat | bool | None
 
 
 class LeadIn(BaseModel):
@@ -52,7 +61,8 @@ class LeadIn(BaseModel):
     @field_validator("country")
     @classmethod
     def _upper_country(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
+        # As the bulk path and accounts do: two letters, else a 422 naming the field.
+        return normalise_country(value) if value else None
 
     @model_validator(mode="after")
     def _coherent(self) -> "LeadIn":

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    FiniteFloat,
     GetJsonSchemaHandler,
     Tag,
     field_validator,
@@ -46,7 +47,7 @@ NUMBER_OPS = ("gt", "gte", "lt", "lte", "between")
 MAX_VALUES = 10_000
 MAX_DEPTH = 8
 
-Scalar = Text | float | int
+Scalar = Text | FiniteFloat | int
 
 
 class Condition(BaseModel):
