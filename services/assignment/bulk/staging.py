@@ -9,6 +9,7 @@ The normalisation is the single-lead path's (``LeadIn`` validators, ``lead_domai
 """
 
 import csv
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ class CsvHeader:
     # For each file column in order: the lead field it fills, or ("attr", key).
     fields: tuple[str, ...]
     attribute_keys: tuple[str | None, ...]
+    # Whether the body may hold a NUL byte or a bare CR: the validation looks for their
+    # stand-ins (~0.6 s per million rows) unless staging saw the body had none.
+    stand_ins: bool = True
 
     @property
     def staging_columns(self) -> list[str]:
@@ -121,6 +125,7 @@ class LimitedBody:
         self.limit_bytes = limit_bytes
         self.received = 0
         self._pending = b""
+        self.stand_ins_seen = False
 
     async def _next(self) -> bytes | None:
         async for chunk in self._chunks:
@@ -157,18 +162,21 @@ class LimitedBody:
             if data.endswith(b"\r"):
                 data, held = data[:-1], b"\r"
             if data:
-                yield _with_stand_ins(data)
+                yield self._with_stand_ins(data)
             chunk = await self._next()
         if held:
+            self.stand_ins_seen = True
             yield _CR_BYTES
 
-
-def _with_stand_ins(data: bytes) -> bytes:
-    if b"\x00" in data:
-        data = data.replace(b"\x00", _NUL_BYTES)
-    if b"\r" in data:
-        data = _BARE_CR.sub(_CR_BYTES, data)
-    return data
+    def _with_stand_ins(self, data: bytes) -> bytes:
+        if b"\x00" in data:
+            data = data.replace(b"\x00", _NUL_BYTES)
+            self.stand_ins_seen = True
+        if b"\r" in data:
+            replaced, count = _BARE_CR.subn(_CR_BYTES, data)
+            if count:
+                data, self.stand_ins_seen = replaced, True
+        return data
 
 
 def _copy_problem(error: asyncpg.PostgresError, *, fmt: Format) -> InvalidUpload:
@@ -215,7 +223,7 @@ async def stage_csv(
         )
     except (asyncpg.BadCopyFileFormatError, asyncpg.CharacterNotInRepertoireError) as error:
         raise _copy_problem(error, fmt="csv") from error
-    return header
+    return dataclasses.replace(header, stand_ins=body.stand_ins_seen)
 
 
 async def stage_ndjson(
@@ -291,6 +299,8 @@ def _csv_fields_sql(header: CsvHeader, raw: str) -> str:
         f"CASE WHEN strpos({whole_row}, {_sql_text(NUL_STAND_IN)}) > 0 "
         f"OR strpos({whole_row}, {_sql_text(CR_STAND_IN)}) > 0 "
         f"THEN CASE {stand_in_checks} END END"
+        if header.stand_ins
+        else "NULL::text[]"
     )
     return f"""
         SELECT r.row_number, x.pre[1] AS pre_field, x.pre[2] AS pre_message, {selected},
