@@ -1,7 +1,8 @@
 """A service app built by the shared factory with routes that fail on purpose, for the tests of
 what one unhandled error does to the connection nginx keeps open to the service."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy import text
 
 from shared.app_factory import create_service_app
 
@@ -16,6 +17,14 @@ class Unexpected(RuntimeError):
 async def fail() -> dict[str, str]:
     """Fails with an error no handler knows."""
     raise Unexpected("a bug")
+
+
+@router.get("/_out_of_range")
+async def out_of_range(request: Request) -> dict[str, int]:
+    """Input a schema let through and PostgreSQL refuses (SQLSTATE class 22)."""
+    async with request.app.state.engine.connect() as connection:
+        value = (await connection.execute(text("SELECT '99999999999'::int"))).scalar_one()
+    return {"value": value}
 
 
 @router.post("/_echo", status_code=201)

@@ -47,6 +47,17 @@ def test_a_500_does_not_break_the_next_write(faulty_gateway: httpx.Client) -> No
         assert written.json() == {"round": str(round_number)}
 
 
+def test_a_data_exception_from_postgres_is_a_422(faulty_gateway: httpx.Client) -> None:
+    """The safety net behind the schemas: a value PostgreSQL refuses is the request's fault."""
+    for round_number in range(3):
+        refused = faulty_gateway.get("/assignment/_out_of_range")
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "out of range" in refused.json()["detail"]
+        written = faulty_gateway.post("/assignment/_echo", json={"round": str(round_number)})
+        assert written.status_code == 201, written.text
+
+
 def test_an_out_of_range_offset_then_a_write(platform: Platform, api_key: str) -> None:
     """The issue's repro: the oversized offset is refused as input, and the write goes through."""
     headers = {"X-API-Key": api_key}
