@@ -136,6 +136,9 @@ def create_service_app(
         redoc_url=None,
         telemetry=telemetry_config(settings, service=name),
         generate_unique_id_function=operation_id_fallback(name),
+        # Behind nginx a redirect to the slash-less path would name the service's own host and
+        # port; a 404 naming the right path (shared/errors.py) serves the caller better.
+        redirect_slashes=False,
     )
     app.add_middleware(RequestContextMiddleware)
     install_observability(app, service=name, settings=settings)

@@ -1,6 +1,7 @@
 """Domain errors and the handlers that render every error as RFC 9457 problem+json."""
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -11,6 +12,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -110,13 +114,40 @@ _HTTP_SLUGS = {
 }
 
 
-def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
-    """``("body", "territory", 0, "name")`` → ``territory[0].name``; the request part is dropped."""
+# Parts of a pydantic error location that name its schema, not the input: a validator
+# ("function-after[_operands_fit_op(), Condition]"), a union ("tagged-union[...]"), a dict key.
+_SCHEMA_LABEL = re.compile(r"[\[\]()]")
+_ABSENT = object()
+
+
+def _field_path(
+    location: tuple[Any, ...] | list[Any], body: Any = _ABSENT, *, missing: bool = False
+) -> str:
+    """``("body", "territory", 0, "name")`` → ``territory[0].name``; the request part is dropped.
+
+    With the request ``body``, the path follows the input: a part that is not in the input (a
+    union member's tag or type name, such as ``condition`` or ``int``) is left out, except the
+    last one of a ``missing`` error: the field to add.
+    """
     parts = list(location)
-    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+    source = parts[0] if parts else None
+    if source in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
+    node = body if source == "body" else _ABSENT
+    kept: list[Any] = []
+    for index, part in enumerate(parts):
+        if isinstance(part, str) and _SCHEMA_LABEL.search(part):
+            continue
+        if node is not _ABSENT:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            elif not (missing and index == len(parts) - 1 and isinstance(node, dict)):
+                continue
+        kept.append(part)
     path = ""
-    for part in parts:
+    for part in kept:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "body"
 
@@ -127,6 +158,40 @@ def _error_headers(exc: AppError) -> dict[str, str] | None:
     if isinstance(exc, RateLimited):
         return {"Retry-After": str(exc.retry_after_seconds)}
     return None
+
+
+def _is_type_mismatch(error_type: str) -> bool:
+    """Errors that only say "not this union member's type"."""
+    return error_type.endswith(("_type", "_parsing")) or error_type in (
+        "missing",
+        "extra_forbidden",
+        "literal_error",
+        "union_tag_invalid",
+    )
+
+
+def _readable_errors(errors: list[dict[str, Any]], body: Any) -> list[dict[str, str]]:
+    """One entry per field and message, without pydantic's internals: for a value that
+    matched no member of a union, the members' specific complaints (e.g. a NUL character)
+    rather than "not an int", "not a float"."""
+    entries = [
+        (
+            _field_path(error.get("loc", ()), body, missing=error.get("type") == "missing"),
+            str(error.get("msg", "invalid")).removeprefix("Value error, "),
+            str(error.get("type", "")),
+        )
+        for error in errors
+    ]
+    specific = {path for path, _, error_type in entries if not _is_type_mismatch(error_type)}
+    readable: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for path, message, error_type in entries:
+        if path in specific and _is_type_mismatch(error_type):
+            continue
+        if (path, message) not in seen:
+            seen.add((path, message))
+            readable.append({"field": path, "message": message})
+    return readable
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
@@ -145,10 +210,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field_path(error.get("loc", ())), "message": error.get("msg", "invalid")}
-        for error in exc.errors()
-    ]
+    errors = _readable_errors(list(exc.errors()), exc.body)
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     detail = f"{first['field']}: {first['message']}"
     if len(errors) > 1:
@@ -166,18 +228,63 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        # FastAPI reports any failure of json.loads but a syntax error as "There was an error
+        # parsing the body"; a body nested past Python's recursion limit is the one we meet.
+        return problem_response(
+            status=422,
+            title="Invalid input",
+            detail="The JSON body nests too deeply to be read (arrays or objects inside each "
+            "other hundreds of levels deep); no operation takes more than a few levels.",
+            slug="invalid-input",
+            request=request,
+            field="body",
+        )
     slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        # Starlette's Allow names the methods of the first route on the path only.
+        allowed = ", ".join(_allowed_methods(request))
+        headers["Allow"] = allowed
+        detail = f"{request.url.path} does not take {request.method}; it takes {allowed}."
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No endpoint at {request.method} {request.url.path}; see /openapi.json"
+        without_slash = request.url.path.rstrip("/")
+        if without_slash != request.url.path and _has_route(request, without_slash):
+            detail = (
+                f"No endpoint at {request.url.path}: paths take no trailing slash; "
+                f"use {without_slash}"
+            )
     return problem_response(
         status=exc.status_code,
         title=title,
         detail=detail,
         slug=slug,
         request=request,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route takes on this path (asked of the routes, which may be nested
+    routers, rather than read from their internals)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+def _has_route(request: Request, path: str) -> bool:
+    scope = {**request.scope, "path": path}
+    return any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes)
 
 
 # SQLSTATE → (status, slug, title, detail) for constraint violations that slipped past the
@@ -203,8 +310,7 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error", extra={"path": request.url.path})
+def _internal_error(request: Request) -> JSONResponse:
     return problem_response(
         status=500,
         title="Internal server error",
@@ -285,6 +391,8 @@ def is_database_unavailable(error: BaseException) -> bool:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if not is_database_unavailable(exc):
+        if _is_data_exception(exc):
+            return _data_exception_response(request)
         return await _unhandled_error(request, exc)
     logger.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
     return problem_response(
@@ -316,6 +424,77 @@ _DATABASE_ERROR_CLASSES: tuple[type[Exception], ...] = (
 )
 
 
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort, for errors raised outside ``UnhandledErrorMiddleware`` (in an outer
+    middleware): Starlette re-raises after this answer, so uvicorn closes the connection."""
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return _internal_error(request)
+
+
+class UnhandledErrorMiddleware:
+    """Turns an error no handler maps into a problem+json 500 and does not re-raise it.
+
+    Starlette answers an ``Exception`` handler's response from its outermost middleware and then
+    re-raises the error for the server to log; uvicorn, seeing an error from the app, closes the
+    connection. nginx keeps that connection for its next request and the next write routed to
+    this service got a 502 (issue 6, defect 1). Pure ASGI, innermost of the user middleware, so
+    the request id and access logging around it see an ordinary 500 response. Once the response
+    has started nothing else can be sent: the error goes on to the server, which must close.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if response_started:
+                raise
+            request = Request(scope)
+            if _is_data_exception(error):
+                response = _data_exception_response(request)
+            else:
+                logger.exception("unhandled error", extra={"path": request.url.path})
+                response = _internal_error(request)
+            await response(scope, receive, send)
+
+
+def _data_exception_response(request: Request) -> JSONResponse:
+    """Input the schemas let through and PostgreSQL refused: the request's fault, so a 422,
+    logged for the schema to be tightened."""
+    logger.warning("data exception", exc_info=True, extra={"path": request.url.path})
+    return problem_response(
+        status=422,
+        title="Invalid input",
+        detail="A value is out of range or holds characters the database cannot "
+        "store (e.g. a NUL character); check the request's numbers and text.",
+        slug="invalid-input",
+        request=request,
+    )
+
+
+def _is_data_exception(error: BaseException) -> bool:
+    """PostgreSQL's class 22 (data exception: out of range, untranslatable character...), raised
+    by asyncpg directly or wrapped by SQLAlchemy."""
+    for candidate in (error, getattr(error, "orig", None), error.__cause__):
+        sqlstate = getattr(candidate, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return True
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -324,6 +503,9 @@ def install_error_handlers(app: FastAPI) -> None:
     for error_class in _DATABASE_ERROR_CLASSES:
         app.add_exception_handler(error_class, _database_error)
     app.add_exception_handler(Exception, _unhandled_error)
+    # Appended, not add_middleware (which puts it outermost): innermost whatever the order in
+    # which the app's other middleware is added.
+    app.user_middleware.append(Middleware(UnhandledErrorMiddleware))
 
 
 class Problem(BaseModel):

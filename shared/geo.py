@@ -83,14 +83,29 @@ def multipolygon_from_geojson(
     geometry: dict[str, Any], *, field: str = "geometry", repair: bool = False
 ) -> tuple[WKBElement, str | None]:
     """Parse a Polygon/MultiPolygon; invalid rings are repaired (and reported) or rejected."""
+    # Checked before shapely, whose errors for a malformed object are Python's own
+    # ("'NoneType' object has no attribute 'lower'" for {}).
+    kind = geometry.get("type")
+    if kind not in ("Polygon", "MultiPolygon"):
+        got = f"type {kind!r}" if isinstance(kind, str) else "no type"
+        raise InvalidGeometry(
+            f"expected a GeoJSON Polygon or MultiPolygon, got {got}: send "
+            '{"type": "Polygon", "coordinates": [[[longitude, latitude], ...]]}',
+            field=field,
+        )
+    if not isinstance(geometry.get("coordinates"), list):
+        raise InvalidGeometry(
+            f"a {kind} needs 'coordinates': a list of rings of [longitude, latitude] positions",
+            field=field,
+        )
     try:
         parsed = shape(geometry)
     except Exception as error:
-        raise InvalidGeometry(f"not a GeoJSON geometry: {error}", field=field) from error
-    if parsed.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidGeometry(
-            f"expected a Polygon or MultiPolygon, got {parsed.geom_type}", field=field
-        )
+            f"the {kind}'s coordinates cannot be read ({error}): each ring is a list of at "
+            "least 4 [longitude, latitude] positions, the last equal to the first",
+            field=field,
+        ) from error
     if parsed.is_empty:
         raise InvalidGeometry("the geometry is empty", field=field)
     minx, miny, maxx, maxy = parsed.bounds

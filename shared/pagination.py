@@ -5,6 +5,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from shared.validation import INT64_MAX
+
 ItemT = TypeVar("ItemT")
 
 
@@ -15,7 +17,8 @@ class PageParams(BaseModel):
 
 def _page_params(
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    # OFFSET is a bigint: a larger number would fail in the database, not here.
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="Items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

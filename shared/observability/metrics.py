@@ -65,7 +65,8 @@ JOB_DURATION = Histogram(
 JOBS_RUNNING = Gauge("jobs_running", "Jobs this process is running right now.", ["task"])
 QUEUE_DEPTH = Gauge(
     "jobs_queue_depth",
-    "Jobs in the Postgres-backed queue (procrastinate.procrastinate_jobs), by queue and status (todo, doing).",
+    "Jobs in the Postgres-backed queue (procrastinate.procrastinate_jobs), by queue and status"
+    " (todo, doing).",
     ["queue", "status"],
 )
 

@@ -17,7 +17,8 @@ QUEUE_DEPTH_TIMEOUT_SECONDS = 2.0
 
 
 async def refresh_queue_depth(engine: AsyncEngine) -> None:
-    """Set ``jobs_queue_depth`` from ``procrastinate.procrastinate_jobs``; nothing while that table is absent."""
+    """Set ``jobs_queue_depth`` from ``procrastinate.procrastinate_jobs``; nothing while that
+    table is absent."""
     async with engine.connect() as connection:
         exists = (await connection.execute(text(metrics.QUEUE_TABLE_SQL))).scalar_one()
         if not exists:

@@ -20,10 +20,13 @@ from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
 from shared.errors import PROBLEM_CONTENT_TYPE, InvalidInput, Problem
 from shared.pagination import Page, PageDep
+from shared.validation import Text
 
 router = APIRouter(prefix="/assignment/accounts", tags=["accounts"])
 
-ExternalId = Annotated[str, Path(min_length=1, max_length=255, description="Your CRM's account id")]
+ExternalId = Annotated[
+    Text, Path(min_length=1, max_length=255, description="Your CRM's account id")
+]
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -112,7 +115,7 @@ async def list_accounts(
     owner_rep_id: Annotated[uuid.UUID | None, Query(description="Only this rep's accounts")] = None,
     territory_id: Annotated[uuid.UUID | None, Query(description="Only this territory's")] = None,
     domain: Annotated[
-        str | None, Query(max_length=2048, description="Only this domain (normalised first)")
+        Text | None, Query(max_length=2048, description="Only this domain (normalised first)")
     ] = None,
 ) -> Page[AccountRead]:
     """List accounts in external_id order."""

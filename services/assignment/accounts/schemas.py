@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from services.assignment.accounts.domains import normalise_domain
 from services.assignment.postal_codes.normalise import normalise_country, normalise_postal_code
 from shared.geo import GeoJSONPoint
+from shared.validation import Text, reject_nul
 
 MAX_BULK_ROWS = 50_000
 MAX_IMPORT_ROWS = 1_000_000
@@ -45,7 +46,7 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, str):
         if len(value) > MAX_ATTRIBUTE_TEXT:
             raise ValueError(f"text longer than {MAX_ATTRIBUTE_TEXT} characters")
-        return value
+        return reject_nul(value)
     raise ValueError("attribute values are scalars: text, number, true/false or null")
 
 
@@ -63,29 +64,29 @@ class AccountFields(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, allow_inf_nan=False)
 
-    name: str = Field(min_length=1, max_length=300)
-    domain: str | None = Field(
+    name: Text = Field(min_length=1, max_length=300)
+    domain: Text | None = Field(
         default=None,
         max_length=255,
         description="Stored lower case without www.; a URL or e-mail address is reduced to it",
         examples=["acme.com"],
     )
-    website: str | None = Field(
+    website: Text | None = Field(
         default=None,
         max_length=2048,
         description="Used for the domain when no domain is sent; not stored",
         examples=["https://www.acme.com/"],
     )
-    country: str | None = Field(
+    country: Text | None = Field(
         default=None, description="ISO 3166-1 alpha-2, upper-cased", examples=["US"]
     )
-    postal_code: str | None = Field(
+    postal_code: Text | None = Field(
         default=None,
         max_length=20,
         description="Needs country; without a location, its centroid becomes the location",
         examples=["10001"],
     )
-    industry: str | None = Field(default=None, max_length=100)
+    industry: Text | None = Field(default=None, max_length=100)
     employee_count: int | None = Field(default=None, ge=0, le=2_147_483_647)
     annual_revenue: Money | None = None
     potential: Money | None = None
@@ -95,7 +96,7 @@ class AccountFields(BaseModel):
         description="Custom scalar attributes, matched by territory criteria as attributes.<key>",
     )
     owner_rep_id: uuid.UUID | None = Field(default=None, description="A rep of your tenant")
-    owner_external_id: str | None = Field(
+    owner_external_id: Text | None = Field(
         default=None, max_length=255, description="Or the owner rep's external_id"
     )
 
@@ -146,7 +147,7 @@ class AccountUpsert(AccountFields):
 
 
 class AccountBulkItem(AccountUpsert):
-    external_id: str = Field(min_length=1, max_length=255, description="Your CRM's account id")
+    external_id: Text = Field(min_length=1, max_length=255, description="Your CRM's account id")
 
 
 class AccountCsvRow(AccountFields):
@@ -154,7 +155,7 @@ class AccountCsvRow(AccountFields):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str = Field(min_length=1, max_length=255)
+    external_id: Text = Field(min_length=1, max_length=255)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 

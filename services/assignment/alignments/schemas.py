@@ -8,12 +8,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.models import AlignmentStatus
 from shared.patch import NotNull
+from shared.validation import Text
 
 
 class AlignmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["FY27 territories"])
+    name: Text = Field(min_length=1, max_length=200, examples=["FY27 territories"])
 
 
 class AlignmentUpdate(BaseModel):
@@ -21,13 +22,13 @@ class AlignmentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    name: NotNull[Annotated[Text, Field(min_length=1, max_length=200)]] = None
 
 
 class AlignmentClone(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None,
         min_length=1,
         max_length=200,

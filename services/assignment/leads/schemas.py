@@ -4,13 +4,23 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    FiniteFloat,
+    field_validator,
+    model_validator,
+)
 
 from services.assignment.accounts.domains import normalise_domain
+from services.assignment.postal_codes.normalise import normalise_country
 from shared.geo import GeoJSONPoint
+from shared.validation import Text
 
 MatchedRule = Literal["named_account", "attribute_rule", "geography", "fallback"]
-AttributeValue = str | int | float | bool | None
+AttributeValue = Text | int | FiniteFloat | bool | None
 
 
 class LeadIn(BaseModel):
@@ -18,25 +28,25 @@ class LeadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str | None = Field(default=None, max_length=255, description="Your CRM's lead id")
+    external_id: Text | None = Field(default=None, max_length=255, description="Your CRM's lead id")
     email: EmailStr | None = None
-    domain: str | None = Field(
+    domain: Text | None = Field(
         default=None, max_length=255, description="Company domain; derived from email if absent"
     )
-    account_external_id: str | None = Field(
+    account_external_id: Text | None = Field(
         default=None, max_length=255, description="The account this lead belongs to, if known"
     )
     location: GeoJSONPoint | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    postal_code: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(
+    postal_code: Text | None = Field(default=None, max_length=20)
+    country: Text | None = Field(
         default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2"
     )
-    industry: str | None = Field(default=None, max_length=100)
+    industry: Text | None = Field(default=None, max_length=100)
     employee_count: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_revenue: float | None = Field(default=None, ge=0, le=1e15)
-    attributes: dict[str, AttributeValue] = Field(
+    attributes: dict[Text, AttributeValue] = Field(
         default_factory=dict,
         max_length=100,
         description="Any custom lead attribute (segment, lead_source, product_line, ...)",
@@ -51,7 +61,8 @@ class LeadIn(BaseModel):
     @field_validator("country")
     @classmethod
     def _upper_country(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
+        # As the bulk path and accounts do: two letters, else a 422 naming the field.
+        return normalise_country(value) if value else None
 
     @model_validator(mode="after")
     def _coherent(self) -> "LeadIn":

@@ -26,8 +26,8 @@ from services.assignment.leads.compiled_alignment import (
 )
 from services.assignment.leads.errors import IdempotencyKeyReused, NoActiveAlignment
 from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
-from services.assignment.postal_codes.normalise import normalise_postal_code
-from shared.errors import NotFound, UpstreamUnavailable
+from services.assignment.postal_codes.normalise import InvalidPostalCode, normalise_postal_code
+from shared.errors import InvalidInput, NotFound, UpstreamUnavailable
 from shared.http_client import ServiceClient
 
 # Freemail domains say nothing about the lead's company: never match an account on them.
@@ -290,11 +290,14 @@ async def assign_lead(
 ) -> AssignmentRead:
     body_hash = request_hash(lead)
     domain = lead_domain(lead)
-    postal_code = (
-        normalise_postal_code(lead.country, lead.postal_code)
-        if lead.postal_code and lead.country
-        else None
-    )
+    try:
+        postal_code = (
+            normalise_postal_code(lead.country, lead.postal_code)
+            if lead.postal_code and lead.country
+            else None
+        )
+    except InvalidPostalCode as error:
+        raise InvalidInput(str(error), field="postal_code") from error
     compiled = cache.get(tenant_id)
     for _attempt in range(3):
         if compiled is None:

@@ -7,6 +7,7 @@ from services.assignment.postal_codes.schemas import PostalCodeRead
 from shared.auth import ReadPrincipal
 from shared.db import SessionDep
 from shared.errors import PROBLEM_CONTENT_TYPE, Problem
+from shared.validation import Text
 
 router = APIRouter(prefix="/assignment/postal-codes", tags=["postal codes"])
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/assignment/postal-codes", tags=["postal codes"])
     },
 )
 async def get_postal_code(
-    country: str, code: str, session: SessionDep, principal: ReadPrincipal
+    country: Text, code: Text, session: SessionDep, principal: ReadPrincipal
 ) -> PostalCodeRead:
     """Look up a postal code's centroid (US ZIP+4 and lower case are accepted)."""
     return await service.get_postal_code(session, country=country, code=code)

@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from services.assignment.rules.criteria import Criteria
 from shared.geo import AREA_GEOMETRY_SCHEMA
 from shared.models import DistributionRule, MemberRole
 from shared.patch import NotNull
+from shared.validation import Int32, Text, reject_nul
 
 MAX_IMPORT_FEATURES = 100_000
 # The coordinate reference systems that mean GeoJSON's own: WGS 84 longitude, latitude.
@@ -31,7 +32,11 @@ _ATTRIBUTES_DESCRIPTION = (
     "never used to route leads (use criteria for that)"
 )
 
-Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Skill = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
 
 _GEOMETRY_DESCRIPTION = (
     "A GeoJSON Polygon or MultiPolygon in WGS 84 ([longitude, latitude]); null for a territory "
@@ -121,7 +126,7 @@ class TerritoryRules(BaseModel):
 class TerritoryCreate(TerritoryRules):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Unique within the alignment")
+    name: Text = Field(min_length=1, max_length=200, description="Unique within the alignment")
     parent_id: uuid.UUID | None = Field(
         default=None, description="A territory of the same alignment; level follows from it"
     )
@@ -136,7 +141,7 @@ class TerritoryUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    name: NotNull[Annotated[Text, Field(min_length=1, max_length=200)]] = None
     parent_id: uuid.UUID | None = None
     geometry: dict[str, Any] | None = Field(default=None, description=_GEOMETRY_DESCRIPTION)
     criteria: Criteria | None = None
@@ -184,11 +189,11 @@ class TerritoryFeatureProperties(TerritoryRules):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID | None = None
-    name: str = Field(min_length=1, max_length=200)
-    parent: str | None = Field(
+    name: Text = Field(min_length=1, max_length=200)
+    parent: Text | None = Field(
         default=None, description="The parent's name: a feature of the same collection"
     )
-    level: int | None = None
+    level: Int32 | None = None
     members: list[MemberSpec] = Field(default_factory=list, max_length=10_000)
     attributes: dict[str, Any] = Field(default_factory=dict, description=_ATTRIBUTES_DESCRIPTION)
 

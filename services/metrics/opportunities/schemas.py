@@ -7,17 +7,18 @@ from decimal import Decimal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.models import OpportunityStatus
+from shared.validation import Text
 
 
 class OpportunityBase(BaseModel):
-    external_id: str = Field(
+    external_id: Text = Field(
         min_length=1, max_length=255, description="Your CRM's opportunity id: the upsert key"
     )
     account_id: uuid.UUID | None = None
     rep_id: uuid.UUID | None = Field(default=None, description="The rep who owns the opportunity")
     territory_id: uuid.UUID | None = None
-    name: str = Field(min_length=1, max_length=300)
-    stage: str | None = Field(default=None, max_length=100, description="Your CRM's stage name")
+    name: Text = Field(min_length=1, max_length=300)
+    stage: Text | None = Field(default=None, max_length=100, description="Your CRM's stage name")
     status: OpportunityStatus = OpportunityStatus.open
     amount: Decimal = Field(default=Decimal("0"), ge=0, max_digits=18, decimal_places=2)
     opened_at: AwareDatetime | None = None

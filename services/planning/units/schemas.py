@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.validation import Text
+
 Measure = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 _SQUARE = {
@@ -15,11 +17,11 @@ _SQUARE = {
 
 
 class UnitBase(BaseModel):
-    code: str = Field(
+    code: Text = Field(
         min_length=1, max_length=100, description="Your id for the unit (postal code, county…)"
     )
-    name: str | None = Field(default=None, max_length=200)
-    measures: dict[str, Measure] = Field(
+    name: Text | None = Field(default=None, max_length=200)
+    measures: dict[Text, Measure] = Field(
         default_factory=dict,
         max_length=50,
         description="Balancing measures, each a non-negative number",
