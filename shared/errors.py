@@ -523,13 +523,14 @@ class Problem(BaseModel):
     )
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem_doc(description: str) -> dict[str, Any]:
+    """An error response to declare on a route (``responses={409: problem_doc("...")}``)."""
     return {"description": description, "model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}}
 
 
 # Declared on every service so generated clients know the error shape.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _problem("Missing, unknown, revoked or expired API key"),
-    403: _problem("The API key lacks the required scope"),
-    422: _problem("Invalid input; `field` names the offending field"),
+    401: problem_doc("Missing, unknown, revoked or expired API key"),
+    403: problem_doc("The API key lacks the required scope"),
+    422: problem_doc("Invalid input; `field` names the offending field"),
 }

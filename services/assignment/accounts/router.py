@@ -18,7 +18,7 @@ from services.assignment.accounts.schemas import (
 )
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
-from shared.errors import PROBLEM_CONTENT_TYPE, InvalidInput, Problem
+from shared.errors import InvalidInput, problem_doc
 from shared.pagination import Page, PageDep
 from shared.validation import Text
 
@@ -27,10 +27,6 @@ router = APIRouter(prefix="/assignment/accounts", tags=["accounts"])
 ExternalId = Annotated[
     Text, Path(min_length=1, max_length=255, description="Your CRM's account id")
 ]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}}
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +70,7 @@ def _media_type(request: Request) -> str:
             "model": AccountRead,
             "description": "The account with this external_id existed and was replaced",
         },
-        status.HTTP_404_NOT_FOUND: _problem("The owner is not a rep of this tenant"),
+        status.HTTP_404_NOT_FOUND: problem_doc("The owner is not a rep of this tenant"),
     },
 )
 async def upsert_account(
@@ -95,7 +91,7 @@ async def upsert_account(
 
 @router.get(
     "/{external_id}",
-    responses={404: _problem("No such account in this tenant")},
+    responses={404: problem_doc("No such account in this tenant")},
     operation_id="accounts.get",
 )
 async def get_account(
@@ -147,9 +143,9 @@ async def list_accounts(
         }
     },
     responses={
-        413: _problem("Over 50,000 rows or 512 MiB"),
-        415: _problem("Not application/json"),
-        422: _problem(
+        413: problem_doc("Over 50,000 rows or 512 MiB"),
+        415: problem_doc("Not application/json"),
+        422: problem_doc(
             "The body is not a bulk request, or atomic is true and rows are bad: `errors` "
             "lists each (row, external_id, field, message) and nothing was written"
         ),
@@ -181,9 +177,9 @@ async def upsert_accounts(
         }
     },
     responses={
-        413: _problem("Over 1,000,000 rows or 512 MiB"),
-        415: _problem("Not text/csv"),
-        422: _problem(
+        413: problem_doc("Over 1,000,000 rows or 512 MiB"),
+        415: problem_doc("Not text/csv"),
+        422: problem_doc(
             "The header or encoding is wrong, or atomic is true and rows are bad: `errors` "
             "lists each (row, external_id, field, message) and nothing was written"
         ),

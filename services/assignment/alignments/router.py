@@ -16,6 +16,7 @@ from services.assignment.alignments.schemas import (
 )
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 from shared.models import AlignmentStatus
 from shared.pagination import Page, PageDep
 
@@ -60,7 +61,11 @@ async def get_alignment(
     )
 
 
-@router.patch("/{alignment_id}", operation_id="alignments.update")
+@router.patch(
+    "/{alignment_id}",
+    operation_id="alignments.update",
+    responses={409: problem_doc("The alignment is not a draft (only drafts are editable)")},
+)
 async def update_alignment(
     alignment_id: uuid.UUID, body: AlignmentUpdate, session: SessionDep, principal: WritePrincipal
 ) -> AlignmentRead:
@@ -88,7 +93,15 @@ async def clone_alignment(
     )
 
 
-@router.post("/{alignment_id}:publish", operation_id="alignments.publish")
+@router.post(
+    "/{alignment_id}:publish",
+    operation_id="alignments.publish",
+    responses={
+        409: problem_doc(
+            "Not publishable: not a draft, or no fallback territory with an active owner"
+        )
+    },
+)
 async def publish_alignment(
     alignment_id: uuid.UUID,
     session: SessionDep,
@@ -104,7 +117,11 @@ async def publish_alignment(
     )
 
 
-@router.post("/{alignment_id}:archive", operation_id="alignments.archive")
+@router.post(
+    "/{alignment_id}:archive",
+    operation_id="alignments.archive",
+    responses={409: problem_doc("The active alignment cannot be archived; publish another first")},
+)
 async def archive_alignment(
     alignment_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
 ) -> AlignmentRead:

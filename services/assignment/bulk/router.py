@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from services.assignment.bulk import service
 from services.assignment.bulk.schemas import JobErrorRead, JobRead
 from shared.auth import ReadPrincipal, WritePrincipal
-from shared.errors import PROBLEM_CONTENT_TYPE, Problem
+from shared.errors import problem_doc
 from shared.jobs.app import QueueDep
 from shared.pagination import Page, PageDep
 
@@ -41,10 +41,6 @@ _BODY: dict[str, Any] = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}}
-
-
 @router.post(
     "/assignment/leads:bulk",
     operation_id="leads.bulk_assign",
@@ -55,9 +51,9 @@ def _problem(description: str) -> dict[str, Any]:
             "job worker; follow Location for the job",
             "model": JobRead,
         },
-        409: _problem("The tenant has no active alignment"),
-        413: _problem(f"More than {service.MAX_ROWS:,} rows or {service.MAX_BYTES} bytes"),
-        415: _problem("Not text/csv or application/x-ndjson"),
+        409: problem_doc("The tenant has no active alignment"),
+        413: problem_doc(f"More than {service.MAX_ROWS:,} rows or {service.MAX_BYTES} bytes"),
+        415: problem_doc("Not text/csv or application/x-ndjson"),
     },
 )
 async def bulk_assign_leads(
@@ -98,8 +94,8 @@ async def get_job(job_id: uuid.UUID, request: Request, principal: ReadPrincipal)
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="jobs.cancel",
     responses={
-        404: _problem("No such job of this tenant"),
-        409: _problem("The job already ended, or runs inside its upload's request"),
+        404: problem_doc("No such job of this tenant"),
+        409: problem_doc("The job already ended, or runs inside its upload's request"),
     },
 )
 async def cancel_job(

@@ -9,7 +9,7 @@ from services.assignment.leads import repository, service
 from services.assignment.leads.instruments import record_assignment
 from services.assignment.leads.schemas import AssignmentRead, LeadIn
 from shared.auth import ReadPrincipal, WritePrincipal
-from shared.errors import NotFound
+from shared.errors import NotFound, problem_doc
 
 router = APIRouter(tags=["leads"])
 
@@ -23,7 +23,12 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("/assignment/leads", status_code=status.HTTP_201_CREATED, operation_id="leads.assign")
+@router.post(
+    "/assignment/leads",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="leads.assign",
+    responses={409: problem_doc("The tenant has no active alignment to route leads with")},
+)
 async def assign_lead(
     body: LeadIn,
     request: Request,

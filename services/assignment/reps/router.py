@@ -9,12 +9,21 @@ from services.assignment.reps import service
 from services.assignment.reps.schemas import RepCreate, RepRead, RepUpdate
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 from shared.pagination import Page, PageDep
 
 router = APIRouter(prefix="/assignment/reps", tags=["reps"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, operation_id="reps.create")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="reps.create",
+    responses={
+        404: problem_doc("The manager is not a rep of this tenant"),
+        409: problem_doc("A rep with this external_id exists"),
+    },
+)
 async def create_rep(body: RepCreate, session: SessionDep, principal: WritePrincipal) -> RepRead:
     """Create a rep."""
     return await service.create_rep(session, tenant_id=principal.tenant_id, data=body)
@@ -44,7 +53,11 @@ async def get_rep(rep_id: uuid.UUID, session: SessionDep, principal: ReadPrincip
     return await service.get_rep(session, tenant_id=principal.tenant_id, rep_id=rep_id)
 
 
-@router.patch("/{rep_id}", operation_id="reps.update")
+@router.patch(
+    "/{rep_id}",
+    operation_id="reps.update",
+    responses={409: problem_doc("A rep with this external_id exists")},
+)
 async def update_rep(
     rep_id: uuid.UUID, body: RepUpdate, session: SessionDep, principal: WritePrincipal
 ) -> RepRead:

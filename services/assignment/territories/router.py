@@ -19,10 +19,14 @@ from services.assignment.territories.schemas import (
 )
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 from shared.models import MemberRole
 from shared.pagination import Page, PageDep
 
 router = APIRouter(tags=["territories"])
+
+_NOT_DRAFT = "The alignment is not a draft (only drafts are editable)"
+_NAME_TAKEN = _NOT_DRAFT + ", or the name or a second fallback territory is taken"
 
 RepairQuery = Annotated[
     bool,
@@ -49,6 +53,7 @@ class GeoJSONResponse(JSONResponse):
     "/assignment/alignments/{alignment_id}/territories",
     status_code=status.HTTP_201_CREATED,
     operation_id="territories.create",
+    responses={409: problem_doc(_NAME_TAKEN)},
 )
 async def create_territory(
     alignment_id: uuid.UUID,
@@ -104,6 +109,7 @@ async def export_territories(
 @router.post(
     "/assignment/alignments/{alignment_id}/territories:import",
     operation_id="territories.import",
+    responses={409: problem_doc(_NAME_TAKEN)},
     status_code=status.HTTP_201_CREATED,
 )
 async def import_territories(
@@ -148,7 +154,11 @@ async def get_territory(
     )
 
 
-@router.patch("/assignment/territories/{territory_id}", operation_id="territories.update")
+@router.patch(
+    "/assignment/territories/{territory_id}",
+    operation_id="territories.update",
+    responses={409: problem_doc(_NAME_TAKEN)},
+)
 async def update_territory(
     territory_id: uuid.UUID,
     body: TerritoryUpdate,
@@ -166,6 +176,7 @@ async def update_territory(
     "/assignment/territories/{territory_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="territories.delete",
+    responses={409: problem_doc(_NOT_DRAFT + ", or the territory has child territories")},
 )
 async def delete_territory(
     territory_id: uuid.UUID, session: SessionDep, principal: WritePrincipal
@@ -181,6 +192,7 @@ async def delete_territory(
     "/assignment/territories/{territory_id}/members",
     status_code=status.HTTP_201_CREATED,
     operation_id="territories.add_member",
+    responses={409: problem_doc(_NOT_DRAFT + ", or the rep is already a member")},
 )
 async def add_member(
     territory_id: uuid.UUID, body: MemberCreate, session: SessionDep, principal: WritePrincipal
@@ -194,6 +206,7 @@ async def add_member(
 @router.delete(
     "/assignment/territories/{territory_id}/members/{rep_id}",
     operation_id="territories.remove_member",
+    responses={409: problem_doc(_NOT_DRAFT)},
     status_code=status.HTTP_204_NO_CONTENT,
 )
 async def remove_member(

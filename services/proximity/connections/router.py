@@ -8,12 +8,21 @@ from services.proximity.connections import service
 from services.proximity.connections.schemas import ConnectionCreate, ConnectionRead, NeighbourRead
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 from shared.pagination import Page, PageDep
 
 router = APIRouter(prefix="/proximity", tags=["connections"])
 
 
-@router.post("/connections", status_code=status.HTTP_201_CREATED, operation_id="connections.create")
+@router.post(
+    "/connections",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="connections.create",
+    responses={
+        404: problem_doc("A person of the connection is not in this tenant"),
+        409: problem_doc("The connection already exists"),
+    },
+)
 async def create_connection(
     body: ConnectionCreate, session: SessionDep, principal: WritePrincipal
 ) -> ConnectionRead:

@@ -9,13 +9,22 @@ from services.proximity.people import service
 from services.proximity.people.schemas import PersonCreate, PersonRead
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 from shared.models import PersonKind
 from shared.pagination import Page, PageDep
 
 router = APIRouter(prefix="/proximity/people", tags=["people"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, operation_id="people.create")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="people.create",
+    responses={
+        404: problem_doc("The rep or account named is not in this tenant"),
+        409: problem_doc("A person with this external_id exists"),
+    },
+)
 async def create_person(
     body: PersonCreate, session: SessionDep, principal: WritePrincipal
 ) -> PersonRead:

@@ -18,11 +18,16 @@ from services.proximity.rankings.schemas import (
 )
 from shared.auth import ReadPrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 
 router = APIRouter(prefix="/proximity", tags=["rankings"])
 
 
-@router.post("/rankings", operation_id="rankings.rank")
+@router.post(
+    "/rankings",
+    operation_id="rankings.rank",
+    responses={404: problem_doc("The account is not in this tenant")},
+)
 async def rank_reps(
     body: RankingRequest, session: SessionDep, principal: ReadPrincipal
 ) -> RankingRead:
