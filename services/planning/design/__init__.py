@@ -1,0 +1,1 @@
+"""Territory design: the problem as arrays (``problem.py``) and the search that solves it."""
