@@ -55,6 +55,16 @@ class DistributionRule(enum.StrEnum):
     proximity = "proximity"
 
 
+class AssignmentStatus(enum.StrEnum):
+    """An assignment's lifecycle: open and worked hold the rep's capacity; the rest ended."""
+
+    open = "open"
+    worked = "worked"
+    converted = "converted"
+    closed = "closed"
+    reassigned = "reassigned"
+
+
 class MemberRole(enum.StrEnum):
     owner = "owner"
     overlay = "overlay"
@@ -223,6 +233,8 @@ class Lead(Base):
     __tablename__ = "lead"
     __table_args__ = (
         Index("ix_lead_tenant_id_created_at", "tenant_id", "created_at"),
+        # GET /assignment/assignments?lead_external_id=: the CRM's id of the lead.
+        Index("ix_lead_tenant_id_external_id", "tenant_id", "external_id"),
         # A bulk job's leads in file order, for its export.
         Index(
             "ix_lead_job_id_job_row_number",
@@ -255,7 +267,18 @@ class Lead(Base):
 class Assignment(Base):
     __tablename__ = "assignment"
     __table_args__ = (
-        Index("ix_assignment_tenant_id_created_at", "tenant_id", "created_at"),
+        # Keyset pages of GET /assignment/assignments, newest first, one index per filter
+        # (rule and time range ride the first: five rule values are no index's business).
+        Index("ix_assignment_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+        Index("ix_assignment_rep_id_created_at_id", "rep_id", "created_at", "id"),
+        Index("ix_assignment_territory_id_created_at_id", "territory_id", "created_at", "id"),
+        Index(
+            "ix_assignment_tenant_id_status_created_at_id",
+            "tenant_id",
+            "status",
+            "created_at",
+            "id",
+        ),
         Index("ix_assignment_territory_id_rep_id", "territory_id", "rep_id"),
     )
 
@@ -274,12 +297,48 @@ class Assignment(Base):
         UUID(as_uuid=True), ForeignKey("territory.id", ondelete="SET NULL")
     )
     rep_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL"), index=True
+        UUID(as_uuid=True), ForeignKey("rep.id", ondelete="SET NULL")
     )
-    # Which precedence step decided: named_account, attribute_rule, geography or fallback.
+    # Which precedence step decided: named_account, attribute_rule, geography or fallback;
+    # manual for a reassignment to a named rep.
     matched_rule: Mapped[str] = mapped_column(String(32))
     distribution_rule: Mapped[str | None] = mapped_column(String(32))
     explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    created_at: Mapped[CreatedAt]
+    # The lifecycle (services/assignment/assignments): the last transition's time, key and
+    # reason; every transition is kept in assignment_transition.
+    status: Mapped[AssignmentStatus] = mapped_column(
+        _enum(AssignmentStatus, "assignment_status"), server_default=AssignmentStatus.open.value
+    )
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_changed_by_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # A reassignment links the two: the old one is replaced by the new one.
+    replaces_assignment_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("assignment.id", ondelete="SET NULL")
+    )
+
+
+class AssignmentTransition(Base):
+    """One status change of an assignment: from, to, which key, why, when (never changed)."""
+
+    __tablename__ = "assignment_transition"
+    __table_args__ = (Index("ix_assignment_transition_assignment_id_id", "assignment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[TenantId]
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("assignment.id", ondelete="CASCADE")
+    )
+    from_status: Mapped[AssignmentStatus] = mapped_column(
+        _enum(AssignmentStatus, "assignment_transition_from_status")
+    )
+    to_status: Mapped[AssignmentStatus] = mapped_column(
+        _enum(AssignmentStatus, "assignment_transition_to_status")
+    )
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[CreatedAt]
 
 
