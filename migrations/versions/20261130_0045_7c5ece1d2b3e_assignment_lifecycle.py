@@ -2,7 +2,8 @@
 
 - ``assignment.status`` (open, worked, converted, closed, reassigned; existing rows are open,
   which is what ``rep.open_assignments`` already counted), the last transition's time, key and
-  reason, and ``replaces_assignment_id`` (a reassignment's predecessor).
+  reason, and ``replaces_assignment_id`` / ``replaced_by_assignment_id`` (a reassignment's
+  two ends).
 - ``assignment_transition``: one row per status change, with its row-level security policy.
 - Keyset indexes for ``GET /assignment/assignments`` filters: (tenant, created_at, id) replaces
   (tenant, created_at); (rep, created_at, id) replaces (rep); (territory, created_at, id) and
@@ -51,15 +52,16 @@ def upgrade() -> None:
     )
     op.add_column("assignment", sa.Column("status_changed_by_key_id", sa.UUID(), nullable=True))
     op.add_column("assignment", sa.Column("status_reason", sa.Text(), nullable=True))
-    op.add_column("assignment", sa.Column("replaces_assignment_id", sa.UUID(), nullable=True))
-    op.create_foreign_key(
-        op.f("fk_assignment_replaces_assignment_id_assignment"),
-        "assignment",
-        "assignment",
-        ["replaces_assignment_id"],
-        ["id"],
-        ondelete="SET NULL",
-    )
+    for column in ("replaces_assignment_id", "replaced_by_assignment_id"):
+        op.add_column("assignment", sa.Column(column, sa.UUID(), nullable=True))
+        op.create_foreign_key(
+            op.f(f"fk_assignment_{column}_assignment"),
+            "assignment",
+            "assignment",
+            [column],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
     op.drop_index("ix_assignment_tenant_id_created_at", table_name="assignment")
     op.drop_index(op.f("ix_assignment_rep_id"), table_name="assignment")
@@ -166,10 +168,11 @@ def downgrade() -> None:
     op.drop_index("ix_assignment_tenant_id_created_at_id", table_name="assignment")
     op.create_index(op.f("ix_assignment_rep_id"), "assignment", ["rep_id"])
     op.create_index("ix_assignment_tenant_id_created_at", "assignment", ["tenant_id", "created_at"])
-    op.drop_constraint(
-        op.f("fk_assignment_replaces_assignment_id_assignment"), "assignment", type_="foreignkey"
-    )
-    op.drop_column("assignment", "replaces_assignment_id")
+    for column in ("replaced_by_assignment_id", "replaces_assignment_id"):
+        op.drop_constraint(
+            op.f(f"fk_assignment_{column}_assignment"), "assignment", type_="foreignkey"
+        )
+        op.drop_column("assignment", column)
     op.drop_column("assignment", "status_reason")
     op.drop_column("assignment", "status_changed_by_key_id")
     op.drop_column("assignment", "status_changed_at")

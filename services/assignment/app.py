@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.assignment.accounts.router import router as accounts_router
 from services.assignment.alignments.router import router as alignments_router
+from services.assignment.assignments.router import router as assignments_router
 from services.assignment.audit.router import router as audit_router
 from services.assignment.bulk.router import router as bulk_router
 from services.assignment.lead_pool import lead_pool
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             reps_router,
             leads_router,
+            assignments_router,
             accounts_router,
             postal_codes_router,
             alignments_router,

@@ -313,8 +313,11 @@ class Assignment(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_changed_by_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     status_reason: Mapped[str | None] = mapped_column(Text)
-    # A reassignment links the two: the old one is replaced by the new one.
+    # A reassignment links the two both ways (set in its transaction; read without a search).
     replaces_assignment_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("assignment.id", ondelete="SET NULL")
+    )
+    replaced_by_assignment_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("assignment.id", ondelete="SET NULL")
     )
 

@@ -1,15 +1,14 @@
 """HTTP endpoints for lead assignment."""
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 
-from services.assignment.leads import repository, service
+from services.assignment.leads import service
 from services.assignment.leads.instruments import record_assignment
 from services.assignment.leads.schemas import AssignmentRead, LeadIn
-from shared.auth import ReadPrincipal, WritePrincipal
-from shared.errors import NotFound, problem_doc
+from shared.auth import WritePrincipal
+from shared.errors import problem_doc
 
 router = APIRouter(tags=["leads"])
 
@@ -52,17 +51,3 @@ async def assign_lead(
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return result
-
-
-@router.get("/assignment/assignments/{assignment_id}", operation_id="assignments.get")
-async def get_assignment(
-    assignment_id: uuid.UUID, request: Request, principal: ReadPrincipal
-) -> AssignmentRead:
-    """Get one assignment with its explanation."""
-    async with request.app.state.lead_pool.acquire() as connection:
-        row = await repository.get_assignment(
-            connection, tenant_id=principal.tenant_id, assignment_id=assignment_id
-        )
-    if row is None:
-        raise NotFound(f"no assignment with id {assignment_id}", field="assignment_id")
-    return service.to_read(row, territory_name=row["territory_name"], replayed=False)

@@ -23,6 +23,7 @@ from services.assignment.leads.compiled_alignment import (
     CompiledAlignment,
     CompiledAlignmentCache,
     compile_active_alignment,
+    compile_alignment,
 )
 from services.assignment.leads.errors import IdempotencyKeyReused, NoActiveAlignment
 from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
@@ -287,7 +288,10 @@ async def assign_lead(
     api_key: str,
     lead: LeadIn,
     idempotency_key: str | None,
+    alignment_id: uuid.UUID | None = None,
 ) -> AssignmentRead:
+    """``alignment_id``: route against that alignment (a draft, for a rolled-back preview)
+    instead of the tenant's active one."""
     body_hash = request_hash(lead)
     domain = lead_domain(lead)
     try:
@@ -298,7 +302,11 @@ async def assign_lead(
         )
     except InvalidPostalCode as error:
         raise InvalidInput(str(error), field="postal_code") from error
-    compiled = cache.get(tenant_id)
+    compiled = (
+        cache.get(tenant_id)
+        if alignment_id is None
+        else await compile_alignment(connection, tenant_id=tenant_id, alignment_id=alignment_id)
+    )
     for _attempt in range(3):
         if compiled is None:
             compiled = await compile_active_alignment(connection, tenant_id=tenant_id)
@@ -314,7 +322,7 @@ async def assign_lead(
             postal_code=postal_code,
             idempotency_key=idempotency_key,
         )
-        if match["active_alignment_id"] == compiled.alignment_id:
+        if alignment_id is not None or match["active_alignment_id"] == compiled.alignment_id:
             break
         compiled = None  # a publish happened since we compiled: compile the new one
     else:

@@ -1,0 +1,1 @@
+"""The lead lifecycle: an assignment's status and history, listing, reassignment, preview."""
