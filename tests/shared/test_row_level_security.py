@@ -32,6 +32,7 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "scenario": {"status": "'pending'"},
     "territory": {"distribution_rule": "'round_robin'"},
     "territory_member": {"role": "'owner'"},
+    "assignment_transition": {"from_status": "'open'", "to_status": "'closed'"},
     "unit_adjacency": {"unit_a_id": _LOW_UUID},
     "opportunity": {"status": "'open'"},
     "person": {"kind": "'contact'"},
@@ -197,7 +198,7 @@ async def test_writes_of_another_tenant_are_refused(
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
             async with connection.transaction():
                 await _insert_row(connection, table, other_tenant.tenant_id)
-        if table == "audit_event":
+        if table in {"audit_event", "assignment_transition"}:
             continue  # append-only: no UPDATE or DELETE for anyone but the owner
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
             async with connection.transaction():
@@ -223,9 +224,14 @@ async def test_writes_of_another_tenant_are_refused(
                 " VALUES ($1, 2, 'x')",
                 other_job,
             )
-    with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        async with connection.transaction():
-            await connection.execute("UPDATE audit_event SET action = 'forged'")
+    for forged in (
+        "UPDATE audit_event SET action = 'forged'",
+        "UPDATE assignment_transition SET reason = 'forged'",
+        "DELETE FROM assignment_transition",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with connection.transaction():
+                await connection.execute(forged)
 
 
 async def test_without_a_tenant_nothing_is_visible_or_writable(
