@@ -2,6 +2,7 @@
 freed by ending an assignment, lists with filters and keyset pages, reassignment (to a rep and
 through the rules), the dry-run preview, tenant isolation and bad input."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -497,3 +498,44 @@ async def test_preview_against_a_draft_alignment(
         "/assignment/leads:preview", json={"latitude": 5}, headers=headers
     )
     assert bad.status_code == 422
+
+
+async def test_concurrent_ends_and_reassignments_happen_once(
+    gateway_client: httpx.AsyncClient, world: World, db: asyncpg.Connection
+) -> None:
+    """Racing closes: one wins, the rest get 409 and the rep's capacity is freed once. Racing
+    retries of one reassignment (same Idempotency-Key): one new assignment, every answer it."""
+    cap = world.reps["cap"]
+    lead = await assign(gateway_client, world, IN_CAPACITY)
+    await db.execute("UPDATE rep SET open_assignments = 5 WHERE id = $1", cap)
+    closes = await asyncio.gather(
+        *(act(gateway_client, world, lead["assignment_id"], "close", f"c{n}") for n in range(8))
+    )
+    assert sorted(r.status_code for r in closes) == [200] + [409] * 7
+    assert await open_count(db, cap) == 4
+    history = await db.fetchval(
+        "SELECT count(*) FROM assignment_transition WHERE assignment_id = $1",
+        uuid.UUID(lead["assignment_id"]),
+    )
+    assert history == 1
+
+    other = await assign(gateway_client, world, IN_ROUND_ROBIN)
+    headers = {**world.tenant.headers, "Idempotency-Key": "race-1"}
+    answers = await asyncio.gather(
+        *(
+            gateway_client.post(
+                f"/assignment/leads/{other['lead_id']}:reassign",
+                json={"rep_id": str(world.reps["other"])},
+                headers=headers,
+            )
+            for _ in range(6)
+        )
+    )
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
+    assert len({a.json()["assignment_id"] for a in answers}) == 1
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 5
+    assert await open_count(db, world.reps["other"]) == 1
+    count = await db.fetchval(
+        "SELECT count(*) FROM assignment WHERE lead_id = $1", uuid.UUID(other["lead_id"])
+    )
+    assert count == 2
