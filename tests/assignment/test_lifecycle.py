@@ -13,6 +13,7 @@ import pytest
 
 from tests.assignment.territory_factories import (
     add_member,
+    make_account,
     make_alignment,
     make_rep,
     make_territory,
@@ -539,3 +540,44 @@ async def test_concurrent_ends_and_reassignments_happen_once(
         "SELECT count(*) FROM assignment WHERE lead_id = $1", uuid.UUID(other["lead_id"])
     )
     assert count == 2
+
+
+async def test_rerouting_a_named_account_lead_follows_the_accounts_new_owner(
+    gateway_client: httpx.AsyncClient, world: World, db: asyncpg.Connection
+) -> None:
+    """Rep left: the account gets a new owner, and rerouting its lead finds the account again
+    (by the external id it matched) and goes to that owner."""
+    t = world.tenant.tenant_id
+    await make_account(
+        db, tenant_id=t, external_id="ACC-9", name="Nine", owner_rep_id=world.reps["other"]
+    )
+    lead = await assign(
+        gateway_client, world, {"account_external_id": "ACC-9", "email": "pat@gmail.com"}
+    )
+    assert world.rep_name(lead) == "other" and lead["matched_rule"] == "named_account"
+    await db.execute(
+        "UPDATE account SET owner_rep_id = $2 WHERE tenant_id = $1 AND external_id = 'ACC-9'",
+        t,
+        world.reps["fb"],
+    )
+    response = await gateway_client.post(
+        f"/assignment/leads/{lead['lead_id']}:reassign",
+        json={"reason": "other left"},
+        headers=world.tenant.headers,
+    )
+    assert response.status_code == 201, response.text
+    assert world.rep_name(response.json()) == "fb"
+    assert response.json()["matched_rule"] == "named_account"
+    assert await open_count(db, world.reps["other"]) == 0
+
+    # Without an active alignment there are no rules to route through: 409, nothing changed.
+    await db.execute("UPDATE alignment SET status = 'archived' WHERE tenant_id = $1", t)
+    refused = await gateway_client.post(
+        f"/assignment/leads/{lead['lead_id']}:reassign", json={}, headers=world.tenant.headers
+    )
+    assert refused.status_code == 409, refused.text
+    current = await gateway_client.get(
+        f"/assignment/leads/{lead['lead_id']}/assignment", headers=world.tenant.headers
+    )
+    assert current.json()["assignment_id"] == response.json()["assignment_id"]
+    assert current.json()["status"] == "open"

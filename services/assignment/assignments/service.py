@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 
 from services.assignment.assignments import repository
 from services.assignment.assignments.errors import (
@@ -40,6 +41,7 @@ from services.assignment.leads import service as leads_service
 from services.assignment.leads.compiled_alignment import CompiledAlignmentCache
 from services.assignment.leads.errors import IdempotencyKeyReused
 from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
+from shared.errors import Conflict
 from shared.http_client import ServiceClient
 
 # Which statuses each target may be reached from; the rest is a 409 naming the current status.
@@ -216,13 +218,21 @@ async def transition(
     return await get_assignment(connection, tenant_id=tenant_id, assignment_id=assignment_id)
 
 
-def _stored_lead(row: asyncpg.Record) -> LeadIn:
+def _stored_lead(lead_id: uuid.UUID, row: asyncpg.Record) -> LeadIn:
     """The lead as it was sent (its stored, already normalised fields)."""
     fields = {key: row[key] for key in row.keys() if row[key] is not None}
     attributes = fields.get("attributes")
     if isinstance(attributes, str):
         fields["attributes"] = json.loads(attributes)
-    return LeadIn.model_validate(fields)
+    try:
+        return LeadIn.model_validate(fields)
+    except ValidationError as error:
+        # A row written by another path (a bulk upload's looser limits, an old version).
+        raise Conflict(
+            f"lead {lead_id} as stored cannot be routed again ({error.errors()[0]['msg']}); "
+            "reassign it to a named rep (rep_id)",
+            field="rep_id",
+        ) from error
 
 
 def _reassign_hash(lead_id: uuid.UUID, body: ReassignIn) -> str:
@@ -310,7 +320,7 @@ async def reassign_lead(
                 proximity_timeout_seconds=proximity_timeout_seconds,
                 tenant_id=tenant_id,
                 api_key=api_key,
-                lead=_stored_lead(stored),
+                lead=_stored_lead(lead_id, stored),
                 idempotency_key=None,
             )
             new_id = routed.assignment_id
