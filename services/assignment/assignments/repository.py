@@ -113,7 +113,8 @@ async def list_page(
         _SELECT
         + " WHERE "
         + " AND ".join(conditions)
-        + f" ORDER BY a.created_at DESC, a.id DESC LIMIT {bind(limit)}"
+        # A literal limit (a validated int): the pool's generic plans would guess a bound one.
+        + f" ORDER BY a.created_at DESC, a.id DESC LIMIT {int(limit)}"
     )
     return list(await connection.fetch(sql, *arguments))
 
