@@ -393,6 +393,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if not is_database_unavailable(exc):
         if _is_data_exception(exc):
             return _data_exception_response(request)
+        if _is_transient_conflict(exc):
+            return _transient_conflict_response(request)
         return await _unhandled_error(request, exc)
     logger.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
     return problem_response(
@@ -465,6 +467,8 @@ class UnhandledErrorMiddleware:
             request = Request(scope)
             if _is_data_exception(error):
                 response = _data_exception_response(request)
+            elif _is_transient_conflict(error):
+                response = _transient_conflict_response(request)
             else:
                 logger.exception("unhandled error", extra={"path": request.url.path})
                 response = _internal_error(request)
@@ -482,6 +486,32 @@ def _data_exception_response(request: Request) -> JSONResponse:
         "store (e.g. a NUL character); check the request's numbers and text.",
         slug="invalid-input",
         request=request,
+    )
+
+
+# A transaction PostgreSQL aborted because of another one at the same moment: a deadlock victim
+# (40P01) or a serialization failure (40001). It was rolled back whole, so retrying is safe.
+_TRANSIENT_CONFLICT_STATES = ("40P01", "40001")
+
+
+def _is_transient_conflict(error: BaseException) -> bool:
+    for candidate in (error, getattr(error, "orig", None), error.__cause__):
+        if getattr(candidate, "sqlstate", None) in _TRANSIENT_CONFLICT_STATES:
+            return True
+    return False
+
+
+def _transient_conflict_response(request: Request) -> JSONResponse:
+    logger.warning("transient conflict", exc_info=True, extra={"path": request.url.path})
+    return problem_response(
+        status=503,
+        title="Concurrent update",
+        detail="Another request changed the same rows at the same moment and the database "
+        "rolled this one back whole; nothing was done. Retry after 1 s with the same "
+        "Idempotency-Key.",
+        slug="concurrent-update",
+        request=request,
+        headers={"Retry-After": "1"},
     )
 
 

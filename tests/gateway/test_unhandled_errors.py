@@ -58,6 +58,18 @@ def test_a_data_exception_from_postgres_is_a_422(faulty_gateway: httpx.Client) -
         assert written.status_code == 201, written.text
 
 
+def test_a_deadlock_victim_is_a_503_to_retry(faulty_gateway: httpx.Client) -> None:
+    """A transaction PostgreSQL aborted for another (a deadlock) was rolled back whole: the
+    caller is told to retry, not that the server broke."""
+    aborted = faulty_gateway.post("/assignment/_deadlock")
+    assert aborted.status_code == 503, aborted.text
+    assert aborted.headers["content-type"] == "application/problem+json"
+    assert aborted.headers["retry-after"] == "1"
+    assert aborted.json()["type"] == "/problems/concurrent-update"
+    written = faulty_gateway.post("/assignment/_echo", json={"round": "after"})
+    assert written.status_code == 201, written.text
+
+
 def test_an_out_of_range_offset_then_a_write(platform: Platform, api_key: str) -> None:
     """The issue's repro: the oversized offset is refused as input, and the write goes through."""
     headers = {"X-API-Key": api_key}
