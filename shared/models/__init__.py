@@ -20,7 +20,7 @@ from shared.models.assignment import (
 from shared.models.base import Base
 from shared.models.metrics import Activity, Opportunity, OpportunityStatus, Quota
 from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
-from shared.models.proximity import Connection, Person, PersonKind
+from shared.models.proximity import Connection, Person, PersonKind, ProximityGraphVersion
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "OpportunityStatus",
     "Person",
     "PersonKind",
+    "ProximityGraphVersion",
     "PostalCode",
     "Quota",
     "Rep",

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -82,3 +83,16 @@ class Connection(Base):
     strength: Mapped[float] = mapped_column(Float)
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[CreatedAt]
+
+
+class ProximityGraphVersion(Base):
+    """A counter per tenant, bumped by triggers on every write to ``person`` or ``connection``:
+    the proximity service's cached graph (services/proximity/scoring/cache.py) is rebuilt when
+    it differs."""
+
+    __tablename__ = "proximity_graph_version"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

@@ -25,7 +25,9 @@ def _rows(
         person_ids=[uuid.UUID(int=1000 + i) for i in range(len(people))],
         person_names=[f"P{i}" for i in range(len(people))],
         person_kinds=[kind for kind, _ in people],
-        rep_ids=[uuid.UUID(int=2000 + i) if role == "rep" else None for i, (_, role) in enumerate(people)],
+        rep_ids=[
+            uuid.UUID(int=2000 + i) if role == "rep" else None for i, (_, role) in enumerate(people)
+        ],
         account_ids=[ACCOUNT if role == "contact" else None for _, role in people],
         edge_a=np.array([t[0] for t in ties], dtype=np.int64),
         edge_b=np.array([t[1] for t in ties], dtype=np.int64),
@@ -107,7 +109,11 @@ def _brute_force(rows: GraphRows, model: ScoringModel, max_hops: int) -> dict[in
     n = len(rows.person_ids)
     weight: dict[tuple[int, int], float] = {}
     for a, b, kind, strength, age in zip(
-        rows.edge_a, rows.edge_b, rows.edge_kind, rows.edge_strength, rows.edge_age_days,
+        rows.edge_a,
+        rows.edge_b,
+        rows.edge_kind,
+        rows.edge_strength,
+        rows.edge_age_days,
         strict=True,
     ):
         recency = 1.0 if math.isnan(age) else 0.5 ** (max(age, 0) / model.half_life_days)
@@ -146,8 +152,13 @@ def test_engine_matches_brute_force_on_random_graphs(seed: int) -> None:
     roles = [REP] * 3 + [CONTACT] * 3 + [OTHER] * (n - 6)
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
     ties = [
-        (a, b, rng.choice([0.2, 0.5, 0.9, 1.0]), rng.choice(["colleague", "email", "x"]),
-         rng.choice([NAN, 30.0, 400.0]))
+        (
+            a,
+            b,
+            rng.choice([0.2, 0.5, 0.9, 1.0]),
+            rng.choice(["colleague", "email", "x"]),
+            rng.choice([NAN, 30.0, 400.0]),
+        )
         for a, b in rng.sample(pairs, 22)
     ]
     ties += [(a, b, 0.3, "social", NAN) for a, b, *_ in ties[:4]]  # second kinds of a pair

@@ -31,12 +31,13 @@ router = APIRouter(prefix="/proximity", tags=["rankings"])
 async def rank_reps(
     body: RankingRequest, session: SessionDep, principal: ReadPrincipal
 ) -> RankingRead:
-    """Rank reps by social proximity to an account: warm paths, recency-decayed, noisy-or.
+    """Rank reps by social proximity to an account: best warm path per contact, noisy-or.
 
-    A path runs from the rep's person through up to `max_hops` connections to a contact at the
-    account; its score is the product of the ties' strengths, each halved for every 180 days
-    since the last interaction. A rep's score is 1 - Π(1 - path score) over their best 10 paths.
-    Ties in score go to the rep with more paths, then to the smaller rep_id.
+    A path runs from the rep's person through up to `max_hops` ties to a contact at the account;
+    its score is 0.5 per introduction × each tie's min(1, strength × kind weight), halved for
+    every 180 days since the last interaction × hub damping of the people in the middle. A rep's
+    score is 1 - Π(1 - best path score) over the account's contacts. Ties in score go to the rep
+    reaching more contacts, then to the smaller rep_id. README "Proximity scores" has the why.
     """
     return await service.rank_reps(
         session,
