@@ -147,7 +147,11 @@ class TenantGraph:
         self.rep_ids: list[uuid.UUID] = [rows.rep_ids[i] for i in rep_positions]  # type: ignore[misc]
         self.rep_position = {rep_id: i for i, rep_id in enumerate(self.rep_ids)}
         self.rep_rows = self.weights[self.rep_person]  # |R| × n
+        # By column, so a request's slice to the account's few people is cheap.
+        self.rep_columns = self.rep_rows.tocsc()
         self.rep_neighbours = np.unique(self.rep_rows.indices).astype(np.int64)  # R1
+        # Every person's ties to the reps' neighbours: a request takes its contacts' neighbours'.
+        self.to_rep_neighbours = self.weights[:, self.rep_neighbours].tocsr()  # n × |R1|
         # rep → a neighbour m1 that is then the middle of a path: damped, one introduction.
         self.rep_to_neighbour = (
             self.rep_rows[:, self.rep_neighbours]
@@ -203,8 +207,8 @@ class TenantGraph:
             candidate_rows = np.array(
                 [self.rep_position[r] for r in rep_ids if r in self.rep_position], dtype=np.int64
             )
-        scoring = _AccountScoring(self, self.contacts_of.get(account_id), max_hops, candidate_rows)
-        best = scoring.best  # candidates × contacts
+        scoring = _AccountScoring(self, self.contacts_of.get(account_id), max_hops)
+        best = scoring.best[candidate_rows]  # candidates × contacts
         scores = 1.0 - np.prod(1.0 - best, axis=1)
         reached = (best > 0).sum(axis=1)
         candidate_ids = [self.rep_ids[i] for i in candidate_rows]
@@ -218,7 +222,7 @@ class TenantGraph:
                 rep_id=candidate_ids[i],
                 score=float(rounded[i]),
                 contacts_reached=int(reached[i]),
-                paths=scoring.paths(i, paths_shown, float(scores[i])),
+                paths=scoring.paths(int(candidate_rows[i]), paths_shown, float(scores[i])),
             )
             for i in order[:limit]
         ]
@@ -231,51 +235,44 @@ class TenantGraph:
 
 
 class _AccountScoring:
-    """Best path values for one account's contacts, kept to explain the shown paths."""
+    """Best path values from every rep to one account's contacts (levels: 1, 2, 3 ties), kept
+    to explain the shown paths. Rows are reps in ``graph.rep_ids`` order, columns contacts."""
 
-    def __init__(
-        self,
-        graph: TenantGraph,
-        contacts: IntArray | None,
-        max_hops: int,
-        candidate_rows: IntArray,
-    ) -> None:
+    def __init__(self, graph: TenantGraph, contacts: IntArray | None, max_hops: int) -> None:
         self.graph = graph
         self.contacts = contacts if contacts is not None else np.zeros(0, dtype=np.int64)
-        decay = graph.model.hop_decay
         weights = graph.weights
         k = len(self.contacts)
-        reps = graph.rep_rows[candidate_rows]
-        self.candidate_rows = candidate_rows
-        self.rep_persons = graph.rep_person[candidate_rows]
-        self.levels = np.zeros((3, len(candidate_rows), k))
+        self.levels = np.zeros((3, len(graph.rep_ids), k))
         self.best = self.levels[0]
-        if k == 0 or len(candidate_rows) == 0:
+        if k == 0 or len(graph.rep_ids) == 0:
             return
-        is_contact = np.zeros(weights.shape[0], dtype=bool)
-        is_contact[self.contacts] = True
-        self.levels[0] = reps[:, self.contacts].toarray()
+        self.levels[0] = graph.rep_columns[:, self.contacts].toarray()
         if max_hops >= 2:
-            contact_rows = weights[self.contacts]  # k × n
-            middle = np.unique(contact_rows.indices)
-            self.middle = middle[~is_contact[middle]].astype(np.int64)  # M1
+            # The contacts' ties as (contact column, neighbour m, weight), m not a contact.
+            counts = np.diff(weights.indptr)[self.contacts]
+            entries = _ranges(weights.indptr[self.contacts].astype(np.int64), counts)
+            column = np.repeat(np.arange(k), counts)
+            neighbour = weights.indices[entries].astype(np.int64)
+            keep = ~np.isin(neighbour, self.contacts)
+            column, neighbour, entries = column[keep], neighbour[keep], entries[keep]
+            self.middle = np.unique(neighbour)  # M1
+            position = np.searchsorted(self.middle, neighbour)
             # B1[m, c] = decay · h(m) · w(m, c): one introduction by m into contact c.
-            self.into_contact = (
-                sparse.diags(self.graph.damping[self.middle] * decay)
-                @ contact_rows[:, self.middle].T
-            ).tocsr()
-            self.rep_to_middle = reps[:, self.middle].tocsr()
-            self.levels[1] = max_product(self.rep_to_middle, self.into_contact)
-        if max_hops >= 3 and len(self.middle):
-            r1 = graph.rep_neighbours
-            # W[m1, m2] for m1 a reps' neighbour, m2 a contacts' neighbour (symmetric W).
-            self.neighbour_to_middle = weights[self.middle][:, r1].T.tocsr()
-            g2 = max_product(self.neighbour_to_middle, self.into_contact)
-            g2[is_contact[r1]] = 0.0
-            self.via_neighbour = g2
-            self.levels[2] = max_product(
-                graph.rep_to_neighbour[candidate_rows], sparse.csr_matrix(g2)
+            value = weights.data[entries] * graph.damping[neighbour] * graph.model.hop_decay
+            self.into_contact = sparse.csr_matrix(
+                (value, (position, column)), shape=(len(self.middle), k)
             )
+            self.into_columns = self.into_contact.tocsc()
+            self.rep_to_middle = graph.rep_columns[:, self.middle].tocsr()
+            self.levels[1] = max_product(self.rep_to_middle, self.into_contact)
+            if max_hops >= 3 and len(self.middle):
+                # W[m1, m2] for m1 a reps' neighbour, m2 a contacts' neighbour (W symmetric).
+                self.neighbour_to_middle = graph.to_rep_neighbours[self.middle].T.tocsr()
+                via = max_product(self.neighbour_to_middle, self.into_contact)
+                via[np.isin(graph.rep_neighbours, self.contacts)] = 0.0
+                self.via_neighbour = via
+                self.levels[2] = max_product(graph.rep_to_neighbour, sparse.csr_matrix(via))
         self.best = self.levels.max(axis=0)
 
     def paths(self, row: int, shown: int, score: float) -> list[PathTerm]:
@@ -285,7 +282,7 @@ class _AccountScoring:
 
     def _path(self, row: int, column: int, score: float) -> PathTerm:
         graph = self.graph
-        rep_person = int(self.rep_persons[row])
+        rep_person = int(graph.rep_person[row])
         contact = int(self.contacts[column])
         hops = int(np.argmax(self.levels[:, row, column])) + 1
         if hops == 1:
@@ -293,15 +290,14 @@ class _AccountScoring:
         elif hops == 2:
             people = [rep_person, self._middle_into(self.rep_to_middle, row, column), contact]
         else:
-            links = graph.rep_to_neighbour[int(self.candidate_rows[row])]
-            neighbour_pos = links.indices[
-                int(np.argmax(links.data * self.via_neighbour[links.indices, column]))
-            ]
-            middle = self._middle_into(self.neighbour_to_middle, int(neighbour_pos), column)
-            people = [rep_person, int(graph.rep_neighbours[neighbour_pos]), middle, contact]
+            links = graph.rep_to_neighbour
+            start, end = links.indptr[row], links.indptr[row + 1]
+            through = links.data[start:end] * self.via_neighbour[links.indices[start:end], column]
+            neighbour = int(links.indices[start + int(np.argmax(through))])
+            middle = self._middle_into(self.neighbour_to_middle, neighbour, column)
+            people = [rep_person, int(graph.rep_neighbours[neighbour]), middle, contact]
         edges = [graph.edge_term(a, b) for a, b in zip(people[:-1], people[1:], strict=True)]
         damping = [float(graph.damping[m]) for m in people[1:-1]]
-        path_score = float(self.levels[hops - 1, row, column])
         others = np.delete(self.best[row], column)
         without = 1.0 - float(np.prod(1.0 - others))
         return PathTerm(
@@ -309,13 +305,15 @@ class _AccountScoring:
             edges=edges,
             damping=damping,
             hop_decay=graph.model.hop_decay ** (hops - 1),
-            score=path_score,
+            score=float(self.levels[hops - 1, row, column]),
             contribution=score - without,
         )
 
     def _middle_into(self, links: sparse.csr_matrix, row: int, column: int) -> int:
         """The contact's neighbour m that carries the best ``links[row, m] · B1[m, column]``."""
+        into = np.zeros(len(self.middle))
+        start, end = self.into_columns.indptr[column], self.into_columns.indptr[column + 1]
+        into[self.into_columns.indices[start:end]] = self.into_columns.data[start:end]
         start, end = links.indptr[row], links.indptr[row + 1]
         middles = links.indices[start:end]
-        into = self.into_contact[:, column].toarray().ravel()[middles]
-        return int(self.middle[middles[int(np.argmax(links.data[start:end] * into))]])
+        return int(self.middle[middles[int(np.argmax(links.data[start:end] * into[middles]))]])

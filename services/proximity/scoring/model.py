@@ -10,9 +10,10 @@ Hub damping of a person m in the middle of a path (never the rep or the contact 
 
 Best path from a rep's person r to a contact c, at most ``max_hops`` ties, simple:
 
-    p(r, c) = max over paths r = v0 – v1 – … – vk = c of  hop_decay ^ (k - 1) × Π w(v_i, v_i+1) × Π h(v_i)
+    p(r, c) = max over paths r = v0 – v1 – … – vk = c, k ≤ max_hops, of
+              hop_decay ^ (k - 1) × Π_i w(v_i, v_i+1) × Π_{0<i<k} h(v_i)
 
-    (the middle people v1 … vk-1 are never contacts of the same account: reaching one has arrived)
+    (the middle people v1 … vk-1 are never contacts of the same account: reaching one arrived)
 
 A rep's score for an account with contacts C is the noisy-or over the contacts:
 
