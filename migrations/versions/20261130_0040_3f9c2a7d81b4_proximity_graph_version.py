@@ -62,7 +62,8 @@ def upgrade() -> None:
         for event, (transition,) in EVENTS.items():
             op.execute(
                 f"CREATE TRIGGER {table}_{event}_bumps_graph_version"
-                f" AFTER {event.upper()} ON {table} REFERENCING {transition} TABLE AS changed_rows FOR EACH STATEMENT"
+                f" AFTER {event.upper()} ON {table}"
+                f" REFERENCING {transition} TABLE AS changed_rows FOR EACH STATEMENT"
                 " EXECUTE FUNCTION bump_proximity_graph_version()"
             )
 
