@@ -17,11 +17,12 @@ import platform
 import resource
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import networkx as nx
+import networkx as nx  # type: ignore[import-untyped]
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,7 +52,7 @@ def _percentiles(samples_ms: list[float]) -> dict[str, float]:
 async def _timed_rankings(
     sessionmaker: async_sessionmaker[AsyncSession],
     tenant_id: uuid.UUID,
-    calls: list[tuple[uuid.UUID, list[uuid.UUID] | None, int]],
+    calls: Sequence[tuple[uuid.UUID, list[uuid.UUID] | None, int]],
     *,
     reference: bool,
 ) -> tuple[list[float], int]:

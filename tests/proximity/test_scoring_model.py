@@ -182,3 +182,31 @@ def test_a_new_tie_never_lowers_a_score() -> None:
         for rep, score in before.items():
             assert after[rep] >= score - 1e-12
         before = after
+
+
+def test_a_reps_closest_accounts_are_the_accounts_ranked_exactly() -> None:
+    rng = random.Random(3)
+    n = 30
+    accounts = [uuid.UUID(int=10 + i) for i in range(6)]
+    roles = [REP] * 3 + [OTHER] * (n - 3)
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    ties = [(a, b, rng.choice([0.3, 0.6, 1.0]), "colleague", NAN) for a, b in rng.sample(pairs, 70)]
+    rows = _rows(roles, ties)
+    account_ids = [None] * 3 + [rng.choice(accounts) for _ in range(n - 3)]
+    rows = GraphRows(
+        **{**{f: getattr(rows, f) for f in rows.__dataclass_fields__}, "account_ids": account_ids}
+    )
+    graph = TenantGraph(rows, ScoringModel(hub_degree=4.0), version=1)
+    for rep_id in graph.rep_ids:
+        for hops in (1, 2, 3):
+            expected = []
+            for account_id in accounts:
+                ranked, _ = graph.rank(
+                    account_id, rep_ids=[rep_id], max_hops=hops, limit=1, paths_shown=0
+                )
+                expected += [(account_id, ranked[0].score) for _ in ranked]
+            expected.sort(key=lambda item: -item[1])
+            found = graph.closest_accounts(rep_id, max_hops=hops, limit=3, paths_shown=0)
+            assert [score.score for _, score in found] == pytest.approx(
+                [score for _, score in expected[:3]]
+            )

@@ -13,6 +13,7 @@ from services.proximity.rankings.schemas import (
     LONGEST_MAX_HOPS,
     MAX_HOPS_DESCRIPTION,
     MAX_LIMIT,
+    CloseAccountsRead,
     RankingRead,
     RankingRequest,
 )
@@ -67,4 +68,25 @@ async def rank_all_reps(
         rep_ids=None,
         max_hops=max_hops,
         limit=limit,
+    )
+
+
+@router.get(
+    "/reps/{rep_id}/accounts",
+    operation_id="rankings.for_rep",
+    responses={404: problem_doc("The rep is not in this tenant")},
+)
+async def closest_accounts(
+    rep_id: uuid.UUID,
+    session: SessionDep,
+    principal: ReadPrincipal,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)] = DEFAULT_LIMIT,
+    max_hops: Annotated[
+        int, Query(ge=1, le=LONGEST_MAX_HOPS, description=MAX_HOPS_DESCRIPTION)
+    ] = DEFAULT_MAX_HOPS,
+) -> CloseAccountsRead:
+    """The accounts a rep is socially closest to (their social territory today), scored as
+    rankings score them."""
+    return await service.closest_accounts(
+        session, tenant_id=principal.tenant_id, rep_id=rep_id, max_hops=max_hops, limit=limit
     )

@@ -94,3 +94,20 @@ class RankingRead(BaseModel):
             "included): the requested order, or by rep_id when every rep was a candidate"
         )
     )
+
+
+class CloseAccountRead(BaseModel):
+    account_id: uuid.UUID
+    score: float = Field(ge=0, le=1, description="The rep's score for this account, as in rankings")
+    path_count: int = Field(description="Contacts of the account the rep reaches")
+    paths: list[WarmPathRead] = Field(description="The best 3 paths, strongest first")
+
+
+class CloseAccountsRead(BaseModel):
+    """A rep's social territory today: the accounts they are closest to."""
+
+    rep_id: uuid.UUID
+    max_hops: int
+    accounts: list[CloseAccountRead] = Field(
+        description="Highest score first, then more contacts reached, then account_id"
+    )

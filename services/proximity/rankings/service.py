@@ -8,11 +8,13 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.proximity.people import reference_queries as people_reference_queries
+from services.proximity.people.errors import RepNotFound
 from services.proximity.rankings import reference_queries
 from services.proximity.rankings.errors import AccountNotFound
-from services.proximity.rankings.schemas import PATHS_SHOWN, RankingRead
+from services.proximity.rankings.schemas import PATHS_SHOWN, CloseAccountsRead, RankingRead
 from services.proximity.scoring import cache
-from services.proximity.scoring.graph import PathTerm, TenantGraph
+from services.proximity.scoring.graph import PathTerm, RepScore, TenantGraph
 
 
 def _path_read(graph: TenantGraph, path: PathTerm) -> dict[str, object]:
@@ -43,6 +45,33 @@ def _path_read(graph: TenantGraph, path: PathTerm) -> dict[str, object]:
     }
 
 
+def _scored(graph: TenantGraph, score: RepScore) -> dict[str, object]:
+    return {
+        "score": score.score,
+        "path_count": score.contacts_reached,
+        "paths": [_path_read(graph, path) for path in score.paths],
+    }
+
+
+async def closest_accounts(
+    session: AsyncSession, *, tenant_id: uuid.UUID, rep_id: uuid.UUID, max_hops: int, limit: int
+) -> CloseAccountsRead:
+    """The accounts ``rep_id`` is socially closest to (none when the rep has no person)."""
+    if not await people_reference_queries.rep_exists(session, tenant_id=tenant_id, rep_id=rep_id):
+        raise RepNotFound(rep_id)
+    graph = await cache.tenant_graph(session, tenant_id=tenant_id)
+    found = graph.closest_accounts(rep_id, max_hops=max_hops, limit=limit, paths_shown=PATHS_SHOWN)
+    return CloseAccountsRead.model_validate(
+        {
+            "rep_id": rep_id,
+            "max_hops": max_hops,
+            "accounts": [
+                {"account_id": account_id, **_scored(graph, score)} for account_id, score in found
+            ],
+        }
+    )
+
+
 async def rank_reps(
     session: AsyncSession,
     *,
@@ -67,15 +96,7 @@ async def rank_reps(
         {
             "account_id": account_id,
             "max_hops": max_hops,
-            "ranked": [
-                {
-                    "rep_id": rep.rep_id,
-                    "score": rep.score,
-                    "path_count": rep.contacts_reached,
-                    "paths": [_path_read(graph, path) for path in rep.paths],
-                }
-                for rep in ranked
-            ],
+            "ranked": [{"rep_id": rep.rep_id, **_scored(graph, rep)} for rep in ranked],
             "candidates_without_path": without_path,
         }
     )

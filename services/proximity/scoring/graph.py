@@ -171,6 +171,14 @@ class TenantGraph:
             account_id: np.array(indices, dtype=np.int64)
             for account_id, indices in self.contacts_of.items()
         }
+        # Every contact at an account, and that account's position in account_ids.
+        self.account_ids = list(self.contacts_of)
+        self.contact_person = np.concatenate(
+            [self.contacts_of[a] for a in self.account_ids] or [np.zeros(0, dtype=np.int64)]
+        )
+        self.contact_account = np.repeat(
+            np.arange(len(self.account_ids)), [len(self.contacts_of[a]) for a in self.account_ids]
+        ).astype(np.int64)
 
     @property
     def tie_count(self) -> int:
@@ -189,6 +197,43 @@ class TenantGraph:
             recency=float(self._edge_recency[edge]),
             weight=float(self.weights.data[entry]),
         )
+
+    def closest_accounts(
+        self, rep_id: uuid.UUID, *, max_hops: int, limit: int, paths_shown: int
+    ) -> list[tuple[uuid.UUID, RepScore]]:
+        """The accounts this rep is closest to, best first (score, contacts reached, id).
+
+        Branch and bound: one walk from the rep bounds every account's score from above
+        (``_reach`` allows paths through the account's other contacts), then accounts are
+        scored exactly in the order of their bound until no bound can beat the last kept."""
+        row = self.rep_position.get(rep_id)
+        if row is None or len(self.account_ids) == 0:
+            return []
+        reach = _reach(self, row, max_hops)[self.contact_person]
+        with np.errstate(divide="ignore"):
+            log_miss = np.bincount(
+                self.contact_account, weights=np.log1p(-reach), minlength=len(self.account_ids)
+            )
+        bound = 1.0 - np.exp(log_miss)
+        order = np.argsort(-bound, kind="stable")
+        found: list[tuple[uuid.UUID, RepScore]] = []
+        for position in order.tolist():
+            if bound[position] <= 0:
+                break
+            if len(found) >= limit and bound[position] < found[limit - 1][1].score - 1e-6:
+                break
+            account_id = self.account_ids[position]
+            ranked, _ = self.rank(
+                account_id,
+                rep_ids=[rep_id],
+                max_hops=max_hops,
+                limit=1,
+                paths_shown=paths_shown,
+            )
+            if ranked:
+                found.append((account_id, ranked[0]))
+                found.sort(key=lambda item: (-item[1].score, -item[1].contacts_reached, item[0]))
+        return found[:limit]
 
     def rank(
         self,
@@ -232,6 +277,22 @@ class TenantGraph:
         else:
             without = [r for r in rep_ids if r not in found]
         return ranked, without
+
+
+def _reach(graph: "TenantGraph", row: int, max_hops: int) -> FloatArray:
+    """Best path value from one rep's person to every person (without the rule that a path
+    never passes through another contact of the same account: an upper bound of p(r, c))."""
+    weights, model = graph.weights, graph.model
+    frontier = sparse.csr_matrix(graph.rep_rows[row])
+    best = frontier.toarray().ravel()
+    for _ in range(max_hops - 1):
+        # One more introduction: damping of the person stepped through, one hop decay.
+        frontier = frontier.multiply(graph.damping * model.hop_decay).tocsr()
+        reached = max_product(frontier, weights).ravel()
+        best = np.maximum(best, reached)
+        frontier = sparse.csr_matrix(reached)
+    best[graph.rep_person[row]] = 0.0
+    return best
 
 
 class _AccountScoring:
