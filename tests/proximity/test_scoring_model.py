@@ -210,3 +210,31 @@ def test_a_reps_closest_accounts_are_the_accounts_ranked_exactly() -> None:
             assert [score.score for _, score in found] == pytest.approx(
                 [score for _, score in expected[:3]]
             )
+
+
+def test_the_matrix_is_every_ranking_at_once() -> None:
+    rng = random.Random(5)
+    n = 40
+    accounts = [uuid.UUID(int=10 + i) for i in range(7)]
+    roles = [REP] * 4 + [OTHER] * (n - 4)
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    ties = [
+        (a, b, rng.choice([0.3, 0.6, 1.0]), "colleague", NAN) for a, b in rng.sample(pairs, 110)
+    ]
+    rows = _rows(roles, ties)
+    account_ids = [None] * 4 + [rng.choice(accounts) for _ in range(n - 4)]
+    rows = GraphRows(
+        **{**{f: getattr(rows, f) for f in rows.__dataclass_fields__}, "account_ids": account_ids}
+    )
+    graph = TenantGraph(rows, ScoringModel(hub_degree=5.0), version=1)
+    for hops in (1, 2, 3):
+        for block in (1, 3, 1000):
+            matrix = graph.matrix(max_hops=hops, block_contacts=block)
+            for row, account_id in enumerate(graph.account_ids):
+                ranked, _ = graph.rank(
+                    account_id, rep_ids=None, max_hops=hops, limit=100, paths_shown=0
+                )
+                expected = np.zeros(len(graph.rep_ids))
+                for rep in ranked:
+                    expected[graph.rep_position[rep.rep_id]] = rep.score
+                assert np.round(matrix[row], 6) == pytest.approx(expected, abs=1e-6)

@@ -179,6 +179,8 @@ class TenantGraph:
         self.contact_account = np.repeat(
             np.arange(len(self.account_ids)), [len(self.contacts_of[a]) for a in self.account_ids]
         ).astype(np.int64)
+        self.person_account = np.full(n, -1, dtype=np.int64)
+        self.person_account[self.contact_person] = self.contact_account
 
     @property
     def tie_count(self) -> int:
@@ -197,6 +199,35 @@ class TenantGraph:
             recency=float(self._edge_recency[edge]),
             weight=float(self.weights.data[entry]),
         )
+
+    def matrix(self, *, max_hops: int, block_contacts: int = 512) -> FloatArray:
+        """Scores of every account (rows, ``account_ids`` order) × every rep (``rep_ids``
+        order), computed a block of accounts at a time with the same joins as one ranking."""
+        scores = np.zeros((len(self.account_ids), len(self.rep_ids)))
+        sizes = np.array([len(self.contacts_of[a]) for a in self.account_ids], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        first = 0
+        while first < len(self.account_ids):
+            # Accounts first..last-1: about block_contacts contact columns, at least one account.
+            last = max(
+                first + 1,
+                int(
+                    np.searchsorted(ends, ends[first] - sizes[first] + block_contacts, side="right")
+                ),
+            )
+            columns = slice(int(ends[first] - sizes[first]), int(ends[last - 1]))
+            scoring = _AccountScoring(
+                self,
+                self.contact_person[columns],
+                max_hops,
+                column_account=self.contact_account[columns],
+            )
+            with np.errstate(divide="ignore"):
+                log_miss = np.log1p(-scoring.best)  # reps × columns
+            starts = (ends[first:last] - sizes[first:last]) - columns.start
+            scores[first:last] = (1.0 - np.exp(np.add.reduceat(log_miss, starts, axis=1))).T
+            first = last
+        return scores
 
     def closest_accounts(
         self, rep_id: uuid.UUID, *, max_hops: int, limit: int, paths_shown: int
@@ -299,7 +330,15 @@ class _AccountScoring:
     """Best path values from every rep to one account's contacts (levels: 1, 2, 3 ties), kept
     to explain the shown paths. Rows are reps in ``graph.rep_ids`` order, columns contacts."""
 
-    def __init__(self, graph: TenantGraph, contacts: IntArray | None, max_hops: int) -> None:
+    def __init__(
+        self,
+        graph: TenantGraph,
+        contacts: IntArray | None,
+        max_hops: int,
+        column_account: IntArray | None = None,
+    ) -> None:
+        """``contacts``: one column each; ``column_account``: each column's account position
+        (several accounts at once: the matrix), else they are all one account's."""
         self.graph = graph
         self.contacts = contacts if contacts is not None else np.zeros(0, dtype=np.int64)
         weights = graph.weights
@@ -309,13 +348,16 @@ class _AccountScoring:
         if k == 0 or len(graph.rep_ids) == 0:
             return
         self.levels[0] = graph.rep_columns[:, self.contacts].toarray()
+        if column_account is None:
+            column_account = graph.person_account[self.contacts]
         if max_hops >= 2:
             # The contacts' ties as (contact column, neighbour m, weight), m not a contact.
             counts = np.diff(weights.indptr)[self.contacts]
             entries = _ranges(weights.indptr[self.contacts].astype(np.int64), counts)
             column = np.repeat(np.arange(k), counts)
             neighbour = weights.indices[entries].astype(np.int64)
-            keep = ~np.isin(neighbour, self.contacts)
+            # Never through a contact of the column's own account (that account was reached).
+            keep = graph.person_account[neighbour] != column_account[column]
             column, neighbour, entries = column[keep], neighbour[keep], entries[keep]
             self.middle = np.unique(neighbour)  # M1
             position = np.searchsorted(self.middle, neighbour)
@@ -331,7 +373,8 @@ class _AccountScoring:
                 # W[m1, m2] for m1 a reps' neighbour, m2 a contacts' neighbour (W symmetric).
                 self.neighbour_to_middle = graph.to_rep_neighbours[self.middle].T.tocsr()
                 via = max_product(self.neighbour_to_middle, self.into_contact)
-                via[np.isin(graph.rep_neighbours, self.contacts)] = 0.0
+                own = graph.person_account[graph.rep_neighbours]
+                via[own[:, None] == column_account[None, :]] = 0.0
                 self.via_neighbour = via
                 self.levels[2] = max_product(graph.rep_to_neighbour, sparse.csr_matrix(via))
         self.best = self.levels.max(axis=0)
