@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.proximity import dataset
 from services.proximity.rankings import repository as sql_reference
 from services.proximity.rankings import service
-from services.proximity.scoring import cache
+from services.proximity.scoring import cache, repository
 from shared.db import create_engine, create_sessionmaker, set_session_tenant
 from shared.settings import Settings
 
@@ -134,7 +134,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # A new tie between a rep and a sampled account's contact: time until a ranking has it.
         async with sessionmaker() as session, session.begin():
             await set_session_tenant(session, data.tenant_id)
-            graph = await cache.tenant_graph(session, tenant_id=data.tenant_id)
+            graph = await cache.tenant_graph(
+                await repository.driver_of(session), tenant_id=data.tenant_id
+            )
         account_id = sample[0]
         contact = graph.person_ids[int(graph.contacts_of[account_id][0])]
         rep_person = graph.person_ids[int(graph.rep_person[0])]
@@ -167,7 +169,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         async with sessionmaker() as session, session.begin():
             await set_session_tenant(session, data.tenant_id)
-            graph = await cache.tenant_graph(session, tenant_id=data.tenant_id)
+            graph = await cache.tenant_graph(
+                await repository.driver_of(session), tenant_id=data.tenant_id
+            )
         started = time.perf_counter()
         matrix = graph.matrix(max_hops=3)
         results["engine_matrix_s"] = round(time.perf_counter() - started, 1)

@@ -11,7 +11,10 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -96,3 +99,22 @@ class ProximityGraphVersion(Base):
         UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class ProximityJob(Base):
+    """A proximity job of a tenant (the accounts × reps matrix) run on the job worker: status,
+    progress, error, and its CSV result (gzip)."""
+
+    __tablename__ = "proximity_job"
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    max_hops: Mapped[int] = mapped_column(Integer)
+    total_accounts: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    result_rows: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    result_csv_gzip: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[CreatedAt]
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

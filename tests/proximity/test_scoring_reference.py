@@ -71,7 +71,9 @@ async def test_engine_matches_the_sql_reference_on_trees(
 
     async with sessionmaker() as session, session.begin():
         graph = TenantGraph(
-            await repository.load_graph(session, tenant_id=tenant_id), NEUTRAL, version=1
+            await repository.load_graph(await repository.driver_of(session), tenant_id=tenant_id),
+            NEUTRAL,
+            version=1,
         )
         compared = 0
         for account_id in accounts:

@@ -13,7 +13,7 @@ from services.proximity.people.errors import RepNotFound
 from services.proximity.rankings import reference_queries
 from services.proximity.rankings.errors import AccountNotFound
 from services.proximity.rankings.schemas import PATHS_SHOWN, CloseAccountsRead, RankingRead
-from services.proximity.scoring import cache
+from services.proximity.scoring import cache, repository
 from services.proximity.scoring.graph import PathTerm, RepScore, TenantGraph
 
 
@@ -59,7 +59,7 @@ async def closest_accounts(
     """The accounts ``rep_id`` is socially closest to (none when the rep has no person)."""
     if not await people_reference_queries.rep_exists(session, tenant_id=tenant_id, rep_id=rep_id):
         raise RepNotFound(rep_id)
-    graph = await cache.tenant_graph(session, tenant_id=tenant_id)
+    graph = await cache.tenant_graph(await repository.driver_of(session), tenant_id=tenant_id)
     found = graph.closest_accounts(rep_id, max_hops=max_hops, limit=limit, paths_shown=PATHS_SHOWN)
     return CloseAccountsRead.model_validate(
         {
@@ -88,7 +88,7 @@ async def rank_reps(
         raise AccountNotFound(account_id)
     # A repeated id is one candidate; the first mention keeps its place in the answer.
     candidates = list(dict.fromkeys(rep_ids)) if rep_ids is not None else None
-    graph = await cache.tenant_graph(session, tenant_id=tenant_id)
+    graph = await cache.tenant_graph(await repository.driver_of(session), tenant_id=tenant_id)
     ranked, without_path = graph.rank(
         account_id, rep_ids=candidates, max_hops=max_hops, limit=limit, paths_shown=PATHS_SHOWN
     )

@@ -11,8 +11,8 @@ import asyncio
 import uuid
 from collections import defaultdict
 
+import asyncpg
 from cachetools import LRUCache, TTLCache
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.proximity.scoring import repository
 from services.proximity.scoring.graph import TenantGraph
@@ -28,10 +28,11 @@ _locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 async def tenant_graph(
-    session: AsyncSession, *, tenant_id: uuid.UUID, model: ScoringModel = DEFAULT_MODEL
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, model: ScoringModel = DEFAULT_MODEL
 ) -> TenantGraph:
-    """The tenant's graph at its current version (or the previous one while it is rebuilt)."""
-    version = await repository.graph_version(session, tenant_id=tenant_id)
+    """The tenant's graph at its current version (or the previous one while it is rebuilt);
+    ``connection`` is bound to the tenant (a request's, ``repository.driver_of``, or a job's)."""
+    version = await repository.graph_version(connection, tenant_id=tenant_id)
     cached = _graphs.get(tenant_id)
     if cached is not None and cached.version == version:
         return cached
@@ -43,7 +44,7 @@ async def tenant_graph(
         cached = _graphs.get(tenant_id)
         if cached is not None and cached.version >= version:
             return cached
-        rows = await repository.load_graph(session, tenant_id=tenant_id)
+        rows = await repository.load_graph(connection, tenant_id=tenant_id)
         graph = await asyncio.to_thread(TenantGraph, rows, model, version=version)
         _graphs[tenant_id] = graph
         _previous[tenant_id] = graph

@@ -6,13 +6,13 @@ faster than a million result rows through the ORM.
 
 import uuid
 
+import asyncpg
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.proximity.scoring.graph import GraphRows
 
-_VERSION = text("SELECT version FROM proximity_graph_version WHERE tenant_id = :tenant_id")
+_VERSION = "SELECT version FROM proximity_graph_version WHERE tenant_id = $1"
 
 _PEOPLE = """
 SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}') AS ids,
@@ -44,19 +44,24 @@ WHERE c.tenant_id = $1
 """
 
 
-async def graph_version(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
+async def driver_of(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction (its tenant already bound), so
+    the request and a job on the worker read the graph the same way."""
+    connection = await (await session.connection()).get_raw_connection()
+    driver: asyncpg.Connection = connection.driver_connection
+    return driver
+
+
+async def graph_version(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) -> int:
     """The tenant's graph version; 0 before its first person."""
-    version = await session.scalar(_VERSION, {"tenant_id": tenant_id})
+    version = await connection.fetchval(_VERSION, tenant_id)
     return int(version or 0)
 
 
-async def load_graph(session: AsyncSession, *, tenant_id: uuid.UUID) -> GraphRows:
-    """Every person and tie of the tenant, in one snapshot of the session's transaction."""
-    connection = await (await session.connection()).get_raw_connection()
-    driver = connection.driver_connection
-    assert driver is not None
-    people = await driver.fetchrow(_PEOPLE, tenant_id)
-    ties = await driver.fetchrow(_TIES, tenant_id)
+async def load_graph(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) -> GraphRows:
+    """Every person and tie of the tenant (call within one transaction: one snapshot)."""
+    people = await connection.fetchrow(_PEOPLE, tenant_id)
+    ties = await connection.fetchrow(_TIES, tenant_id)
     return GraphRows(
         person_ids=list(people["ids"]),
         person_names=list(people["names"]),

@@ -1,5 +1,6 @@
-"""Proximity: a graph version per tenant, bumped by every write to ``person`` or ``connection``,
-so the proximity service knows when its cached sparse graph is stale.
+"""Proximity: its jobs (the accounts × reps matrix on the worker), and a graph version per
+tenant, bumped by every write to ``person`` or ``connection``, so the proximity service knows
+when its cached sparse graph is stale.
 
 Statement-level triggers (one per event: transition tables allow one event per trigger) upsert
 one row per tenant touched by the statement, so a bulk load of a million ties bumps once.
@@ -57,6 +58,47 @@ def upgrade() -> None:
         " USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id())"
     )
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON proximity_graph_version TO {APP_ROLE}")
+    op.create_table(
+        "proximity_job",
+        sa.Column(
+            "id",
+            postgresql.UUID(as_uuid=True),
+            server_default=sa.text("gen_random_uuid()"),
+            nullable=False,
+        ),
+        sa.Column("tenant_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column(
+            "status", sa.String(length=16), server_default=sa.text("'pending'"), nullable=False
+        ),
+        sa.Column("max_hops", sa.Integer(), nullable=False),
+        sa.Column("total_accounts", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("result_rows", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("result_csv_gzip", sa.LargeBinary(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenant.id"],
+            name=op.f("fk_proximity_job_tenant_id_tenant"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_proximity_job")),
+    )
+    op.create_index(op.f("ix_proximity_job_tenant_id"), "proximity_job", ["tenant_id"])
+    op.execute("ALTER TABLE proximity_job ENABLE ROW LEVEL SECURITY")
+    op.execute("ALTER TABLE proximity_job FORCE ROW LEVEL SECURITY")
+    op.execute(
+        "CREATE POLICY tenant_isolation ON proximity_job"
+        " USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id())"
+    )
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON proximity_job TO {APP_ROLE}")
     op.execute(BUMP_FUNCTION)
     for table in TABLES:
         for event, (transition,) in EVENTS.items():
@@ -74,3 +116,5 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {table}_{event}_bumps_graph_version ON {table}")
     op.execute("DROP FUNCTION bump_proximity_graph_version()")
     op.drop_table("proximity_graph_version")
+    op.drop_index(op.f("ix_proximity_job_tenant_id"), table_name="proximity_job")
+    op.drop_table("proximity_job")
