@@ -20,6 +20,7 @@ SCHEMA = "procrastinate"
 BLUEPRINTS = {
     "jobs": "shared.jobs.recovery:blueprint",
     "assignment": "services.assignment.bulk.tasks:blueprint",
+    "proximity": "services.proximity.matrix.tasks:blueprint",
 }
 
 

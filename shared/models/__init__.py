@@ -22,7 +22,13 @@ from shared.models.assignment import (
 from shared.models.base import Base
 from shared.models.metrics import Activity, Opportunity, OpportunityStatus, Quota
 from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
-from shared.models.proximity import Connection, Person, PersonKind
+from shared.models.proximity import (
+    Connection,
+    Person,
+    PersonKind,
+    ProximityGraphVersion,
+    ProximityJob,
+)
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 __all__ = [
@@ -49,6 +55,8 @@ __all__ = [
     "OpportunityStatus",
     "Person",
     "PersonKind",
+    "ProximityGraphVersion",
+    "ProximityJob",
     "PostalCode",
     "Quota",
     "Rep",

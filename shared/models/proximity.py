@@ -5,12 +5,16 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -82,3 +86,35 @@ class Connection(Base):
     strength: Mapped[float] = mapped_column(Float)
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[CreatedAt]
+
+
+class ProximityGraphVersion(Base):
+    """A counter per tenant, bumped by triggers on every write to ``person`` or ``connection``:
+    the proximity service's cached graph (services/proximity/scoring/cache.py) is rebuilt when
+    it differs."""
+
+    __tablename__ = "proximity_graph_version"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class ProximityJob(Base):
+    """A proximity job of a tenant (the accounts × reps matrix) run on the job worker: status,
+    progress, error, and its CSV result (gzip)."""
+
+    __tablename__ = "proximity_job"
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    max_hops: Mapped[int] = mapped_column(Integer)
+    total_accounts: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    result_rows: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    result_csv_gzip: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[CreatedAt]
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,8 +1,12 @@
 """Rankings: reps by warm paths to an account's contacts, on small graphs scored by hand.
 
-Path score = product of the (recency-decayed) tie strengths; a rep's score = noisy-or over their
-best 10 paths, 1 - Π(1 - path score), rounded to 6 decimals; order: score, then more paths, then
-rep_id ascending.
+The model of services/proximity/scoring/model.py with its defaults: a tie weighs
+min(1, strength × kind weight) (colleague 1.0, meeting 0.9, email 0.7, social 0.5, referral 1.0),
+halved per 180 days since the last interaction; a path scores 0.5 per introduction × its ties'
+weights (hub damping is 1 on these small graphs); a rep's score = noisy-or over the account's
+contacts of the best path to each, 1 - Π(1 - best), 6 decimals; order: score, then more contacts
+reached (`path_count`), then rep_id ascending. Scoring maths on larger random graphs:
+test_scoring_model.py; the recursive SQL reference: test_scoring_reference.py.
 """
 
 import uuid
@@ -133,11 +137,11 @@ async def test_direct_two_hop_and_via_a_rep_paths_score_as_worked_out(
 
     result = await _rank(client, tenant, account_id, rep_ids=[r1, r2, r3, r4, unknown], max_hops=2)
 
-    # R1: 0.9. R2: paths 0.5 (direct) and 0.8 × 0.5 = 0.4 → 1 - 0.5 × 0.6 = 0.7.
-    # R4: 0.5 × 0.9 = 0.45 through R1.
+    # R1: 0.9. R2: email 0.5 × 0.7 = 0.35 beats 0.5 × 0.8 × 0.5 = 0.2 via X: two routes to
+    # one person are one piece of evidence, the best counts. R4: 0.5 × 0.5 × 0.9 = 0.225 via R1.
     assert result["account_id"] == str(account_id)
     assert result["max_hops"] == 2
-    assert _scores(result) == [(str(r1), 0.9, 1), (str(r2), 0.7, 2), (str(r4), 0.45, 1)]
+    assert _scores(result) == [(str(r1), 0.9, 1), (str(r2), 0.35, 1), (str(r4), 0.225, 1)]
     assert result["candidates_without_path"] == [str(r3), str(unknown)]
     rita, rafa, rosa = result["ranked"]
     assert rita["paths"] == [
@@ -147,18 +151,29 @@ async def test_direct_two_hop_and_via_a_rep_paths_score_as_worked_out(
                 {"id": str(contact), "name": "Cora Contact", "kind": "contact"},
             ],
             "strengths": [0.9],
+            "ties": [
+                {
+                    "kind": "colleague",
+                    "strength": 0.9,
+                    "kind_weight": 1.0,
+                    "recency": 1.0,
+                    "weight": 0.9,
+                }
+            ],
+            "damping": [],
+            "hop_decay": 1.0,
             "score": 0.9,
+            "contribution": 0.9,
         }
     ]
-    # Strongest path first; each path from the rep to the account's contact.
-    assert _path_ids(rafa) == [
-        [str(r2_person), str(contact)],
-        [str(r2_person), str(colleague), str(contact)],
-    ]
-    assert [path["strengths"] for path in rafa["paths"]] == [[0.5], [0.8, 0.5]]
-    assert [path["score"] for path in rafa["paths"]] == pytest.approx([0.5, 0.4])
+    # One best path per contact, from the rep to the account's contact.
+    assert _path_ids(rafa) == [[str(r2_person), str(contact)]]
+    assert rafa["paths"][0]["ties"][0]["kind"] == "email"
+    assert rafa["paths"][0]["strengths"] == pytest.approx([0.35])
     assert _path_ids(rosa) == [[str(r4_person), str(r1_person), str(contact)]]
-    assert rosa["paths"][0]["score"] == pytest.approx(0.45)
+    assert rosa["paths"][0]["strengths"] == pytest.approx([0.5, 0.9])
+    assert rosa["paths"][0]["hop_decay"] == 0.5
+    assert rosa["paths"][0]["score"] == pytest.approx(0.225)
 
 
 async def test_max_hops_one_counts_only_direct_ties(
@@ -183,7 +198,7 @@ async def test_max_hops_one_counts_only_direct_ties(
     assert result["candidates_without_path"] == [str(r4)]
     default = await _rank(client, tenant, account_id, rep_ids=[r1, r2, r4])
     assert default["max_hops"] == 2
-    assert _scores(default) == [(str(r1), 0.9, 1), (str(r2), 0.7, 2), (str(r4), 0.45, 1)]
+    assert _scores(default) == [(str(r1), 0.9, 1), (str(r2), 0.5, 1), (str(r4), 0.225, 1)]
 
 
 async def test_recency_decay_halves_a_tie_every_180_days(
@@ -209,16 +224,17 @@ async def test_recency_decay_halves_a_tie_every_180_days(
     )
 
     # 0.8 × 0.5 = 0.4; 0.8 × 0.25 = 0.2; 0.3 as is; a future date is no boost: 0.1;
-    # 0.5 (today) × 0.6 × 0.5 = 0.15.
+    # one introduction 0.5 × 0.5 (today) × 0.6 × 0.5 = 0.075.
     assert _scores(result) == [
         (str(half[0]), 0.4, 1),
         (str(undated[0]), 0.3, 1),
         (str(quarter[0]), 0.2, 1),
-        (str(two_hop[0]), 0.15, 1),
         (str(future[0]), 0.1, 1),
+        (str(two_hop[0]), 0.075, 1),
     ]
-    two_hop_path = result["ranked"][3]["paths"][0]
+    two_hop_path = result["ranked"][4]["paths"][0]
     assert two_hop_path["strengths"] == pytest.approx([0.5, 0.3])
+    assert [tie["recency"] for tie in two_hop_path["ties"]] == pytest.approx([1.0, 0.5], abs=1e-4)
 
 
 async def test_cycles_and_detours_through_the_account_are_not_paths(
@@ -240,15 +256,12 @@ async def test_cycles_and_detours_through_the_account_are_not_paths(
 
     result = await _rank(client, tenant, account_id, rep_ids=[rep_id], max_hops=3)
 
-    # Simple paths: R-C1 (0.5) and R-P-C1 (0.25), P being at another account → 1 - 0.5 × 0.75.
-    # Not counted: walks that repeat someone (R-P-R-C1 would add 0.125 → 0.671875) and walks
-    # that reach C1 and go on to C2 (R-C1-C2: the account was already reached at C1), and R's
-    # colleague whose person has the account's id but is a rep.
-    assert _scores(result) == [(str(rep_id), 0.625, 2)]
-    assert _path_ids(result["ranked"][0]) == [
-        [str(rep_person), str(contact)],
-        [str(rep_person), str(partner), str(contact)],
-    ]
+    # C1: R-C1 (0.5) beats R-P-C1 (0.5 × 0.25), P being at another account. C2 is not reached:
+    # R-C1-C2 reached the account at C1 already (a contact is never the middle of a path, or
+    # one tie to C1 would count again for each of C1's colleagues); R's colleague whose person
+    # has the account's id is a rep, not a contact.
+    assert _scores(result) == [(str(rep_id), 0.5, 1)]
+    assert _path_ids(result["ranked"][0]) == [[str(rep_person), str(contact)]]
 
 
 async def test_several_kinds_of_tie_between_two_people_count_once_at_the_strongest(
@@ -266,11 +279,12 @@ async def test_several_kinds_of_tie_between_two_people_count_once_at_the_stronge
 
     result = await _rank(client, tenant, account_id, rep_ids=[rep_id])
 
-    # R-C at 0.6, R-X-C at 0.5 × 0.8 = 0.4 → 1 - 0.4 × 0.6 = 0.76 (not four paths).
-    assert _scores(result) == [(str(rep_id), 0.76, 2)]
+    # R-C: meeting 0.6 × 0.9 = 0.54 beats email 0.3 × 0.7; R-X-C 0.5 × 0.5 × 0.8 = 0.2.
+    assert _scores(result) == [(str(rep_id), 0.54, 1)]
+    assert result["ranked"][0]["paths"][0]["ties"][0]["kind"] == "meeting"
 
 
-async def test_only_the_best_ten_paths_count_and_three_are_shown(
+async def test_many_routes_to_one_contact_count_once_and_three_paths_are_shown(
     client: httpx.AsyncClient, tenant: TenantWithKey, graph: Graph
 ) -> None:
     account_id = await insert_account(graph.sessionmaker, tenant_id=tenant.tenant_id)
@@ -285,12 +299,21 @@ async def test_only_the_best_ten_paths_count_and_three_are_shown(
 
     result = await _rank(client, tenant, account_id, rep_ids=[hub_id, strong_id])
 
-    # Hub: ten paths of 0.1 and two of 0.05; the best ten give 1 - 0.9^10 = 0.651322 (all twelve
-    # would give 1 - 0.9^10 × 0.95^2 = 0.685538). Strong's single 0.7 still wins.
-    assert _scores(result) == [(str(strong_id), 0.7, 1), (str(hub_id), 0.651322, 12)]
+    # Hub: twelve routes to one contact, the best 0.5 × 0.5 × 0.2 = 0.05: it does not win by
+    # count. Strong's single 0.7 wins.
+    assert _scores(result) == [(str(strong_id), 0.7, 1), (str(hub_id), 0.05, 1)]
     hub = result["ranked"][1]
-    assert len(hub["paths"]) == 3
-    assert [path["score"] for path in hub["paths"]] == pytest.approx([0.1, 0.1, 0.1])
+    assert [path["score"] for path in hub["paths"]] == pytest.approx([0.05])
+    # Four contacts reached: the best three paths are shown, strongest first.
+    for n, strength in enumerate((0.3, 0.6, 0.4)):
+        await graph.tie(
+            strong_person, await graph.contact(f"C{n}", account_id=account_id), strength
+        )
+    result = await _rank(client, tenant, account_id, rep_ids=[strong_id])
+    strong = result["ranked"][0]
+    assert strong["path_count"] == 4
+    assert [path["score"] for path in strong["paths"]] == pytest.approx([0.7, 0.6, 0.4])
+    assert strong["score"] == pytest.approx(1 - 0.3 * 0.7 * 0.4 * 0.6)
 
 
 async def test_order_is_score_then_more_paths_then_rep_id(
@@ -299,7 +322,7 @@ async def test_order_is_score_then_more_paths_then_rep_id(
     account_id = await insert_account(graph.sessionmaker, tenant_id=tenant.tenant_id)
     first_contact = await graph.contact("C1", account_id=account_id)
     second_contact = await graph.contact("C2", account_id=account_id)
-    # The rep with two paths gets the larger rep_id, so only the path-count rule puts it first.
+    # The rep reaching two contacts gets the larger rep_id: only the count rule puts it first.
     smaller_id, larger_id = sorted([uuid.uuid4(), uuid.uuid4()])
     one_path = await graph.rep("One path", rep_id=smaller_id)
     two_paths = await graph.rep("Two paths", rep_id=larger_id)
@@ -369,8 +392,8 @@ async def test_other_tenants_people_and_ties_never_make_a_path(
     assert result["candidates_without_path"] == [str(rep_id) for rep_id in candidates]
 
     # Real ties of ours count at exactly their strength: nothing of theirs adds to them.
-    await graph.tie(low_rep_person, contact, 0.3, kind="email")
-    await graph.tie(high_rep_person, contact, 0.2, kind="email")
+    await graph.tie(low_rep_person, contact, 0.3, kind="referral")
+    await graph.tie(high_rep_person, contact, 0.2, kind="referral")
     result = await _rank(client, tenant, account_id, rep_ids=candidates, max_hops=max_hops)
     assert _scores(result) == [(str(low_rep_id), 0.3, 1), (str(high_rep_id), 0.2, 1)]
     assert result["candidates_without_path"] == [str(their_rep_id)]
@@ -402,7 +425,7 @@ async def test_get_ranks_every_rep_of_the_tenant(
 
     assert response.status_code == 200, response.text
     result = response.json()
-    assert _scores(result) == [(str(close[0]), 0.8, 1), (str(far[0]), 0.25, 1)]
+    assert _scores(result) == [(str(close[0]), 0.8, 1), (str(far[0]), 0.125, 1)]
     # Every rep with a person is a candidate; those without a path come by rep_id.
     assert result["candidates_without_path"] == sorted([str(lonely_a[0]), str(lonely_b[0])])
     one_hop = await client.get(
