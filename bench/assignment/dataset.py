@@ -418,7 +418,8 @@ async def reset_run_state(settings: Settings, tenant_id: uuid.UUID) -> dict[str,
                 tenant_id,
             )
             await connection.execute(
-                "UPDATE territory SET turn_counter = 0 WHERE tenant_id = $1 AND turn_counter > 0",
+                "UPDATE territory_turn SET turn_counter = 0"
+                " WHERE tenant_id = $1 AND turn_counter > 0",
                 tenant_id,
             )
             await connection.execute(

@@ -40,6 +40,9 @@ PROBLEM_JSON = "application/problem+json"
 CSV = {"Content-Type": "text/csv"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
+# A territory's turns so far (its counter row appears on its first turn).
+TURNS = "SELECT coalesce(sum(turn_counter), 0) FROM territory_turn WHERE territory_id = $1"
+
 
 @pytest.fixture(autouse=True)
 async def postal_codes(db: asyncpg.Connection) -> None:
@@ -478,7 +481,10 @@ async def test_bulk_matches_one_by_one_assignment(
     for row, lead in enumerate(leads, start=1):
         if lead.get("account_external_id") == "acc-3" or "placed.io" in lead.get("email", ""):
             assert single[row][0] == "West City" and single[row][2] == "geography", lead
-    counters = "SELECT t.name, t.turn_counter FROM territory t WHERE t.tenant_id = $1"
+    counters = (
+        "SELECT t.name, coalesce(tt.turn_counter, 0) FROM territory t"
+        " LEFT JOIN territory_turn tt ON tt.territory_id = t.id WHERE t.tenant_id = $1"
+    )
     assert dict(await db.fetch(counters, tenant.tenant_id)) == dict(
         await db.fetch(counters, other_tenant.tenant_id)
     )
@@ -524,7 +530,11 @@ async def test_round_robin_of_a_thousand_rows_continues_the_turn_counter(
     territory = await make_territory(
         db, tenant_id=t, alignment_id=alignment, name="All", is_fallback=True
     )
-    await db.execute("UPDATE territory SET turn_counter = 5 WHERE id = $1", territory)
+    await db.execute(
+        "INSERT INTO territory_turn (territory_id, tenant_id, turn_counter)"
+        " SELECT id, tenant_id, 5 FROM territory WHERE id = $1",
+        territory,
+    )
     reps = sorted([await make_rep(db, tenant_id=t, name=f"rep {i}") for i in range(7)])
     for rep in reps:
         await add_member(db, tenant_id=t, territory_id=territory, rep_id=rep)
@@ -543,7 +553,7 @@ async def test_round_robin_of_a_thousand_rows_continues_the_turn_counter(
         t,
     )
     assert first == reps[5]
-    assert await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", territory) == 1005
+    assert await db.fetchval(TURNS, territory) == 1005
     # A single lead afterwards takes turn 1005: rep 1005 mod 7 = 4.
     single = await gateway_client.post("/assignment/leads", json={}, headers=tenant.headers)
     assert single.json()["rep"]["id"] == str(reps[4])
@@ -659,7 +669,7 @@ async def test_bulk_and_concurrent_single_leads_share_turns_fairly(
     )
     assert sum(per_rep.values()) == 3040
     assert max(per_rep.values()) - min(per_rep.values()) <= 1
-    assert await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", territory) == 3040
+    assert await db.fetchval(TURNS, territory) == 3040
 
 
 # ---- short locks: the turns are reserved, then the rows written ----------------------------
@@ -696,7 +706,7 @@ def team_upload(rows: int) -> bytes:
 async def counters(db: asyncpg.Connection, team: Team) -> tuple[int, list[int], list[int], int]:
     """The territory's turn counter, each owner's assigned_count and open assignments (in
     id order), and the named owner's open assignments."""
-    turns = await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", team.territory)
+    turns = await db.fetchval(TURNS, team.territory)
     assigned = dict(
         await db.fetch(
             "SELECT rep_id, assigned_count FROM territory_member WHERE territory_id = $1",
@@ -844,7 +854,11 @@ async def test_a_dead_jobs_reservation_is_given_back_by_the_next_upload(
         t,
     )
     # What reserving 7 turns (reps 3, 2, 2) and one named-account lead wrote.
-    await db.execute("UPDATE territory SET turn_counter = 7 WHERE id = $1", team.territory)
+    await db.execute(
+        "INSERT INTO territory_turn (territory_id, tenant_id, turn_counter)"
+        " SELECT id, tenant_id, 7 FROM territory WHERE id = $1",
+        team.territory,
+    )
     for rep, count in zip(team.reps, (3, 2, 2), strict=True):
         await db.execute(
             "UPDATE territory_member SET assigned_count = $2 WHERE rep_id = $1", rep, count

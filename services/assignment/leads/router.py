@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 
-from services.assignment.leads import repository, service
+from services.assignment.leads import service
 from services.assignment.leads.instruments import record_assignment
 from services.assignment.leads.schemas import AssignmentRead, LeadIn
 from shared.auth import ReadPrincipal, WritePrincipal
@@ -37,17 +37,16 @@ async def assign_lead(
     idempotency_key: IdempotencyKey = None,
 ) -> AssignmentRead:
     """Assign a lead to a territory and a rep, and explain why (committed before answering)."""
-    async with request.app.state.lead_pool.acquire() as connection:
-        result = await service.assign_lead(
-            connection,
-            cache=request.app.state.compiled_alignments,
-            proximity=request.app.state.clients.get("proximity"),
-            proximity_timeout_seconds=request.app.state.settings.proximity_ranking_timeout_seconds,
-            tenant_id=principal.tenant_id,
-            api_key=principal.token,
-            lead=body,
-            idempotency_key=idempotency_key,
-        )
+    result = await service.assign_lead(
+        request.app.state.lead_pool,
+        cache=request.app.state.compiled_alignments,
+        proximity=request.app.state.clients.get("proximity"),
+        proximity_timeout_seconds=request.app.state.settings.proximity_ranking_timeout_seconds,
+        tenant_id=principal.tenant_id,
+        api_key=principal.token,
+        lead=body,
+        idempotency_key=idempotency_key,
+    )
     record_assignment(result)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -58,11 +57,11 @@ async def assign_lead(
 async def get_assignment(
     assignment_id: uuid.UUID, request: Request, principal: ReadPrincipal
 ) -> AssignmentRead:
-    """Get one assignment with its explanation."""
+    """Get one assignment, single or bulk, with its explanation."""
     async with request.app.state.lead_pool.acquire() as connection:
-        row = await repository.get_assignment(
+        result = await service.read_assignment(
             connection, tenant_id=principal.tenant_id, assignment_id=assignment_id
         )
-    if row is None:
+    if result is None:
         raise NotFound(f"no assignment with id {assignment_id}", field="assignment_id")
-    return service.to_read(row, territory_name=row["territory_name"], replayed=False)
+    return result
