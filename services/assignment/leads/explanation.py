@@ -144,7 +144,13 @@ def referenced_ids(steps: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
     """The ids the text names (territories, reps, accounts): look their names up once."""
     ids: set[uuid.UUID] = set()
     for step in steps:
-        for key in ("account_id", "rep_id", "territory_id", "from_territory_id"):
+        for key in (
+            "account_id",
+            "rep_id",
+            "territory_id",
+            "from_territory_id",
+            "swapped_territory_id",
+        ):
             value = step.get(key)
             if value:
                 ids.add(uuid.UUID(str(value)))

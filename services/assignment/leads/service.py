@@ -68,29 +68,20 @@ def _name(compiled: CompiledAlignment, territory_id: uuid.UUID) -> str:
     return info.name if info else str(territory_id)
 
 
-def warnings(*, match: asyncpg.Record, lead: LeadIn) -> list[dict[str, Any]]:
-    """What about the lead's location a person should check (routing goes on regardless)."""
-    steps: list[dict[str, Any]] = []
+def _far_from_postal_code(*, match: asyncpg.Record, lead: LeadIn) -> list[dict[str, Any]]:
+    """A warning when the lead's point and its postal code's centroid disagree."""
     distance = match["postal_distance_km"]
-    if distance is not None and distance > POSTAL_DISAGREEMENT_KM:
-        steps.append(
-            {
-                "step": "warning",
-                "outcome": "point_far_from_postal_code",
-                "postal_code": f"{lead.country} {lead.postal_code}",
-                "distance_km": round(distance, 1),
-                "threshold_km": POSTAL_DISAGREEMENT_KM,
-            }
-        )
-    if match["swapped_territory_id"] is not None:
-        steps.append(
-            {
-                "step": "warning",
-                "outcome": "swapped_coordinates",
-                "swapped_territory_id": str(match["swapped_territory_id"]),
-            }
-        )
-    return steps
+    if distance is None or distance <= POSTAL_DISAGREEMENT_KM:
+        return []
+    return [
+        {
+            "step": "warning",
+            "outcome": "point_far_from_postal_code",
+            "postal_code": f"{lead.country} {lead.postal_code}",
+            "distance_km": round(distance, 1),
+            "threshold_km": POSTAL_DISAGREEMENT_KM,
+        }
+    ]
 
 
 async def _decide(
@@ -102,7 +93,9 @@ async def _decide(
     lead: LeadIn,
 ) -> Decision:
     """The precedence; each step recorded as data (``explanation.py`` is its schema and text)."""
-    steps = warnings(match=match, lead=lead)
+    # Warnings first (what a person should check), then the precedence.
+    steps = _far_from_postal_code(match=match, lead=lead)
+    warning_count = len(steps)
     account_id = match["account_id"]
 
     # 1. Named account.
@@ -190,6 +183,16 @@ async def _decide(
         steps.append(
             {"step": "geography", "outcome": "no_match", "point": point, "placed_by": placed_by}
         )
+        if placed_by == "coordinates" and match["swapped_territory_id"] is not None:
+            # Its own point lies in no territory, but would with latitude and longitude swapped.
+            steps.insert(
+                warning_count,
+                {
+                    "step": "warning",
+                    "outcome": "swapped_coordinates",
+                    "swapped_territory_id": str(match["swapped_territory_id"]),
+                },
+            )
 
     # 4. Fallback.
     steps.append(
