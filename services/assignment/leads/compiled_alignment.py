@@ -63,6 +63,19 @@ WITH l AS (
     SELECT CASE WHEN $5::float8 IS NOT NULL
                 THEN ST_SetSRID(ST_MakePoint($5::float8, $6::float8), 4326)
                 ELSE (SELECT centroid FROM pc) END AS point
+), acct AS MATERIALIZED (
+    SELECT a.id, a.name, a.owner_rep_id, r.name AS owner_name, r.active AS owner_active,
+           coalesce(a.external_id = $3::text, false) AS by_external_id, a.location
+      FROM account a LEFT JOIN rep r ON r.id = a.owner_rep_id
+     WHERE a.tenant_id = $1 AND (a.external_id = $3::text OR a.domain = $4::text)
+     ORDER BY coalesce(a.external_id = $3::text, false) DESC, a.created_at, a.id
+     LIMIT 1
+), loc AS MATERIALIZED (
+    -- A lead without a location of its own is where its account is. Read below through an
+    -- uncorrelated subquery, a parameter of the plan: the lookup's index condition under the
+    -- generic plan the lead pool uses (a point computed from a joined row was no index
+    -- condition there, so every part of the alignment was tested: ~50 ms a lead).
+    SELECT coalesce((SELECT point FROM pt), (SELECT location FROM acct)) AS point
 )
 SELECT
     (SELECT id FROM alignment WHERE tenant_id = $1 AND status = 'active') AS active_alignment_id,
@@ -79,16 +92,8 @@ SELECT
     swapped.territory_id AS swapped_territory_id,
     idem.request_hash AS idempotency_hash, idem.assignment_id AS idempotency_assignment_id
 FROM pt
-LEFT JOIN LATERAL (
-    SELECT a.id, a.name, a.owner_rep_id, r.name AS owner_name, r.active AS owner_active,
-           coalesce(a.external_id = $3::text, false) AS by_external_id, a.location
-      FROM account a LEFT JOIN rep r ON r.id = a.owner_rep_id
-     WHERE a.tenant_id = $1 AND (a.external_id = $3::text OR a.domain = $4::text)
-     ORDER BY coalesce(a.external_id = $3::text, false) DESC, a.created_at, a.id
-     LIMIT 1
-) acct ON true
--- A lead without a location of its own is where its account is.
-CROSS JOIN LATERAL (SELECT coalesce(pt.point, acct.location) AS point) loc
+LEFT JOIN acct ON true
+CROSS JOIN loc
 LEFT JOIN LATERAL (
     SELECT {rule_array} AS matched FROM l{rule_values}
 ) rules ON true
@@ -98,7 +103,7 @@ LEFT JOIN LATERAL (
       FROM (SELECT DISTINCT p.territory_id, p.level, p.territory_area_m2
               FROM territory_part p
              WHERE p.alignment_id = $2 AND p.tenant_id = $1
-               AND ST_Intersects(p.geom, loc.point)) q
+               AND ST_Intersects(p.geom, (SELECT point FROM loc))) q
 ) geo ON true
 -- Own coordinates in no territory: would they be in one with latitude and longitude swapped?
 LEFT JOIN LATERAL (
