@@ -479,7 +479,7 @@ def _floor_rows(
             verdict(cpu_ratio <= TARGET_OVER_FLOOR),
         ),
         Row(
-            "gateway c1 p99 / p50",
+            "gateway c1 p50 / p99 (tail)",
             _pair(g1),
             f"<= {TARGET_P99_OVER_P50:g}x",
             f"{tail:.2f}x",
