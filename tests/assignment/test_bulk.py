@@ -1093,7 +1093,7 @@ async def test_point_and_postal_code_disagreeing_or_swapped_coordinates_are_warn
     for lead in leads:
         response = await gateway_client.post("/assignment/leads", json=lead, headers=tenant.headers)
         assert response.status_code == 201, response.text
-        single[lead["external_id"]] = response.json()["explanation"]
+        single[str(lead["external_id"])] = response.json()["explanation"]
 
     columns = ["external_id", "latitude", "longitude", "postal_code", "country"]
     job = await upload(gateway_client, other_tenant, to_csv(leads, columns), CSV)
