@@ -99,14 +99,24 @@ def schema_name(service: str, name: str) -> str:
     return prefix + pascal
 
 
+def _renamed_ref(value: Any, renames: dict[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith(SCHEMA_REF_PREFIX):
+        name = value[len(SCHEMA_REF_PREFIX) :]
+        return SCHEMA_REF_PREFIX + renames.get(name, name)
+    return value
+
+
 def rename_schema_refs(node: Any, renames: dict[str, str]) -> Any:
-    """Rewrite every ``$ref`` to a component schema through ``renames``."""
+    """Rewrite every ``$ref`` to a component schema through ``renames`` (and a discriminator's
+    mapping, whose values are references too)."""
     if isinstance(node, dict):
         result = {}
         for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith(SCHEMA_REF_PREFIX):
-                name = value[len(SCHEMA_REF_PREFIX) :]
-                result[key] = SCHEMA_REF_PREFIX + renames.get(name, name)
+            if key == "$ref":
+                result[key] = _renamed_ref(value, renames)
+            elif key == "discriminator" and isinstance(value, dict) and "mapping" in value:
+                mapping = {tag: _renamed_ref(ref, renames) for tag, ref in value["mapping"].items()}
+                result[key] = {**value, "mapping": mapping}
             else:
                 result[key] = rename_schema_refs(value, renames)
         return result

@@ -5,7 +5,10 @@
 2. Single-lead latency and throughput through nginx with wrk at concurrency 1 and 16, and in
    the same rounds the same database work issued straight from asyncpg (direct.py), each
    configuration ``--rounds`` times, interleaved; the table shows medians.
-3. Bulk: a 1,000,000-row CSV through POST /assignment/leads:bulk, timed to the job's end.
+   The floor in the same rounds (direct.py --floor): per lead, the bare point-in-polygon query
+   on territory_part and one durable commit of a lead and an assignment row.
+3. Bulk: a 1,000,000-row CSV through POST /assignment/leads:bulk, timed to the job's end; then
+   its floor, one bare spatial join of the same points with territory_part.
 4. ``--profile``: py-spy on the assignment service under load (not part of the default run).
 """
 
@@ -36,6 +39,9 @@ TARGET_P50_MS = 3.0
 TARGET_P99_MS = 10.0
 TARGET_C16_SHARE = 0.5
 TARGET_BULK_SECONDS = 60.0
+TARGET_OVER_FLOOR = 2.0  # single-lead database work over its floor
+TARGET_P99_OVER_P50 = 3.0
+TARGET_BULK_OVER_FLOOR = 3.0
 LEADS_SEED = 0.5
 BULK_SEED = 0.25
 
@@ -166,8 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     tenant = str(setup.data.tenant_id)
     key = setup.data.api_key
     runs: dict[str, list[LoadResult]] = {"gateway_c1": [], "direct_c1": [], "gateway_c16": []}
-    runs["direct_c16"] = []
-    cpu_samples: dict[str, list[dict[str, float]]] = {"gateway_c16": [], "direct_c16": []}
+    runs |= {"direct_c16": [], "floor_c1": [], "floor_c16": []}
+    cpu_samples: dict[str, list[dict[str, float]]] = {
+        "gateway_c16": [],
+        "direct_c16": [],
+        "floor_c16": [],
+    }
+    bulk_floor: dict[str, Any] | None = None
     bulk_result: bulk.BulkResult | None = None
     bulk_note = ""
     profile_summary: profile.ProfileSummary | None = None
@@ -207,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
             runs["direct_c16"].append(result)
             cpu_samples["direct_c16"].append(result.cpu_seconds)
             _show(number, args.rounds, result)
+            result = direct(concurrency=1, label="floor c1", floor=True)
+            runs["floor_c1"].append(result)
+            _show(number, args.rounds, result)
+            result = direct(concurrency=16, label="floor c16", floor=True)
+            runs["floor_c16"].append(result)
+            cpu_samples["floor_c16"].append(result.cpu_seconds)
+            _show(number, args.rounds, result)
 
         if args.profile:
             if service_pid is None:
@@ -244,12 +262,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"  job {bulk_result.status} in {bulk_result.wall_seconds:.1f} s "
                 f"(upload answered after {bulk_result.upload_seconds:.1f} s)"
             )
+            if bulk_result.job.get("id"):
+                bulk_floor = asyncio.run(
+                    bulk.spatial_join_floor(
+                        settings.libpq_database_url, tenant_id=tenant, job_id=bulk_result.job["id"]
+                    )
+                )
+                log(
+                    f"  floor: spatial join of its {bulk_floor['points']:,} points in "
+                    f"{bulk_floor['seconds']:.1f} s"
+                )
 
-    rows, summary = _summarise(runs, bulk_result, bulk_note, args.bulk_rows)
     cpu_table = {
         name: _cpu_per_request(cpu_samples[name], [r.requests for r in runs[name]])
         for name in cpu_samples
     }
+    rows, summary = _summarise(runs, bulk_result, bulk_note, args.bulk_rows)
+    rows += _floor_rows(runs, cpu_table, bulk_result, bulk_floor, summary)
     results = {
         "benchmark": "assignment",
         "command": "make bench-assignment",
@@ -277,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_ms_per_request": cpu_table,
         "runs": {name: [r.as_dict() for r in results] for name, results in runs.items()},
         "bulk": bulk_result.as_dict() if bulk_result else {"note": bulk_note},
+        "bulk_floor": bulk_floor,
         "profile": (
             {**profile_summary.as_dict(), "run": profile_run.as_dict() if profile_run else None}
             if profile_summary
@@ -406,6 +436,69 @@ def _summarise(
         )
     )
     return rows, summary
+
+
+def _floor_rows(
+    runs: dict[str, list[LoadResult]],
+    cpu_table: dict[str, dict[str, float]],
+    bulk_result: bulk.BulkResult | None,
+    bulk_floor: dict[str, Any] | None,
+    summary: dict[str, Any],
+) -> list[Row]:
+    """The work against its floor: latency at c1 and Postgres CPU per lead at c16 (the
+    database work, whatever else the box is doing), the c1 tail, bulk against its join."""
+    g1, d1, f1 = runs["gateway_c1"], runs["direct_c1"], runs["floor_c1"]
+    latency = _ratios(d1, f1, "p50_ms")
+    postgres = cpu_table["direct_c16"].get("postgres", 0.0)
+    postgres_floor = cpu_table["floor_c16"].get("postgres", 0.0)
+    cpu_ratio = postgres / postgres_floor if postgres_floor else float("nan")
+    tail = _median(g1, "p99_ms") / _median(g1, "p50_ms")
+    summary["floor"] = {
+        "floor_c1": {k: _median(f1, k) for k in ("rate", "p50_ms", "p90_ms", "p99_ms")},
+        "floor_c16": {k: _median(runs["floor_c16"], k) for k in ("rate", "p50_ms", "p99_ms")},
+        "direct_c1_p50_over_floor": latency,
+        "postgres_cpu_ms_per_lead": {"direct_c16": postgres, "floor_c16": postgres_floor},
+        "postgres_cpu_over_floor": cpu_ratio,
+        "gateway_c1_p99_over_p50": tail,
+    }
+    rows = [
+        Row("floor c1 p50 / p99", _pair(f1)),
+        Row("floor c16 throughput", spread([r.rate for r in runs["floor_c16"]], "req/s", 0)),
+        Row(
+            "single DB work c1 p50 / floor",
+            f"{_median(d1, 'p50_ms'):.2f} / {_median(f1, 'p50_ms'):.2f} ms",
+            f"<= {TARGET_OVER_FLOOR:g}x",
+            f"{latency:.2f}x",
+            verdict(latency <= TARGET_OVER_FLOOR),
+        ),
+        Row(
+            "Postgres CPU per lead c16 / floor",
+            f"{postgres:.2f} / {postgres_floor:.2f} ms",
+            f"<= {TARGET_OVER_FLOOR:g}x",
+            f"{cpu_ratio:.2f}x",
+            verdict(cpu_ratio <= TARGET_OVER_FLOOR),
+        ),
+        Row(
+            "gateway c1 p50 / p99 (tail)",
+            _pair(g1),
+            f"<= {TARGET_P99_OVER_P50:g}x",
+            f"{tail:.2f}x",
+            verdict(tail <= TARGET_P99_OVER_P50),
+        ),
+    ]
+    if bulk_result is not None and bulk_floor is not None:
+        ratio = bulk_result.wall_seconds / bulk_floor["seconds"]
+        summary["floor"]["bulk_over_floor"] = ratio
+        rows.append(
+            Row(
+                "bulk / its spatial-join floor",
+                f"{bulk_result.wall_seconds:.1f} / {bulk_floor['seconds']:.1f} s",
+                f"<= {TARGET_BULK_OVER_FLOOR:g}x",
+                f"{ratio:.2f}x",
+                verdict(ratio <= TARGET_BULK_OVER_FLOOR),
+            )
+        )
+    return rows
 
 
 def _pair(results: list[LoadResult]) -> str:

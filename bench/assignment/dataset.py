@@ -329,7 +329,7 @@ async def _counts(connection: asyncpg.Connection, alignment_id: uuid.UUID) -> di
 
 async def _ensure_tenant_and_key(settings: Settings) -> tuple[uuid.UUID, str]:
     """The bench tenant (created if missing) and a fresh API key; earlier bench keys revoked."""
-    engine = create_engine(settings, application_name="bench")
+    engine = create_engine(settings, application_name="bench", as_owner=True)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             try:
@@ -418,7 +418,8 @@ async def reset_run_state(settings: Settings, tenant_id: uuid.UUID) -> dict[str,
                 tenant_id,
             )
             await connection.execute(
-                "UPDATE territory SET turn_counter = 0 WHERE tenant_id = $1 AND turn_counter > 0",
+                "UPDATE territory_turn SET turn_counter = 0"
+                " WHERE tenant_id = $1 AND turn_counter > 0",
                 tenant_id,
             )
             await connection.execute(

@@ -8,6 +8,10 @@ account, then ``assign_lead_commit``. No transaction is wrapped around them, as 
 (each statement commits on its own; the write half is one atomic function call). Everything the
 service computes in Python before the first statement (validation, the request hash, the
 domain) is computed here before the clock starts. Prints one ``BENCH_JSON {...}`` line.
+
+``--floor``: the least any assignment can cost the database, in the same harness: per lead the
+bare point-in-polygon query on ``territory_part`` (its point, or its postal code's centroid,
+looked up before the clock) and one durable commit of a lead row and an assignment row.
 """
 
 import argparse
@@ -99,8 +103,69 @@ async def assign_once(
     )
 
 
+# The floor: the bare lookup, then one statement (one commit) writing a lead and its assignment.
+_FLOOR_LOOKUP = """
+SELECT p.territory_id FROM territory_part p
+ WHERE p.alignment_id = $1 AND p.tenant_id = $2
+   AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint($3, $4), 4326))
+"""
+_FLOOR_COMMIT = """
+WITH l AS (
+    INSERT INTO lead (tenant_id, external_id, location)
+    VALUES ($1, $2, ST_SetSRID(ST_MakePoint($3, $4), 4326)) RETURNING id
+)
+INSERT INTO assignment (tenant_id, lead_id, alignment_id, territory_id, matched_rule)
+SELECT $1, l.id, $5, $6, 'geography' FROM l
+"""
+
+
+async def floor_once(
+    connection: asyncpg.Connection,
+    *,
+    compiled: CompiledAlignment,
+    tenant_id: uuid.UUID,
+    point: tuple[str | None, float, float],
+) -> None:
+    external_id, longitude, latitude = point
+    territory_id = await connection.fetchval(
+        _FLOOR_LOOKUP, compiled.alignment_id, tenant_id, longitude, latitude
+    )
+    await connection.execute(
+        _FLOOR_COMMIT,
+        tenant_id,
+        external_id,
+        longitude,
+        latitude,
+        compiled.alignment_id,
+        territory_id,
+    )
+
+
+async def _floor_points(
+    connection: asyncpg.Connection, leads: list[PreparedLead]
+) -> list[tuple[str | None, float, float]]:
+    """Each lead's point, or its postal code's centroid (leads with neither are left out)."""
+    codes = {(p.lead.country, p.postal_code) for p in leads if p.postal_code}
+    rows = await connection.fetch(
+        "SELECT country, code, ST_X(centroid) AS x, ST_Y(centroid) AS y FROM postal_code"
+        " WHERE (country, code) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        [country for country, _ in codes],
+        [code for _, code in codes],
+    )
+    centroids = {(row["country"], row["code"]): (row["x"], row["y"]) for row in rows}
+    points: list[tuple[str | None, float, float]] = []
+    for prepared in leads:
+        point = prepared.lead.point() or centroids.get(
+            (prepared.lead.country, prepared.postal_code)
+        )
+        if point is not None:
+            points.append((prepared.lead.external_id, point[0], point[1]))
+    return points
+
+
 async def run(
     *,
+    floor: bool = False,
     tenant_id: uuid.UUID,
     leads_path: Path,
     concurrency: int,
@@ -124,6 +189,7 @@ async def run(
     try:
         async with pool.acquire() as connection:
             compiled = await compile_active_alignment(connection, tenant_id=tenant_id)
+            points = await _floor_points(connection, leads) if floor else []
         if compiled is None:
             raise RuntimeError("the bench tenant has no active alignment")
 
@@ -132,12 +198,18 @@ async def run(
             position = index * 7919
             async with pool.acquire() as connection:
                 while time.perf_counter() < until:
-                    prepared = leads[position % len(leads)]
-                    position += 1
                     started = time.perf_counter()
-                    await assign_once(
-                        connection, compiled=compiled, tenant_id=tenant_id, prepared=prepared
-                    )
+                    if floor:
+                        point = points[position % len(points)]
+                        await floor_once(
+                            connection, compiled=compiled, tenant_id=tenant_id, point=point
+                        )
+                    else:
+                        prepared = leads[position % len(leads)]
+                        await assign_once(
+                            connection, compiled=compiled, tenant_id=tenant_id, prepared=prepared
+                        )
+                    position += 1
                     if latencies is not None:
                         latencies.append(time.perf_counter() - started)
                     done += 1
@@ -182,9 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--postmaster-pid", type=int, help="to measure Postgres CPU (local DB)")
+    parser.add_argument(
+        "--floor", action="store_true", help="the floor instead of the service's work"
+    )
     args = parser.parse_args(argv)
     result = uvloop.run(
         run(
+            floor=args.floor,
             tenant_id=args.tenant_id,
             leads_path=args.leads,
             concurrency=args.concurrency,

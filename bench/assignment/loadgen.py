@@ -109,8 +109,10 @@ def run_direct(
     warmup: float,
     label: str,
     postmaster_pid: int | None = None,
+    floor: bool = False,
 ) -> LoadResult:
-    """Run bench.assignment.direct in its own Python process and read its result."""
+    """Run bench.assignment.direct in its own Python process and read its result (``floor``:
+    the floor's work instead of the service's)."""
     command = [
         sys.executable,
         "-m",
@@ -128,6 +130,8 @@ def run_direct(
     ]
     if postmaster_pid is not None:
         command += ["--postmaster-pid", str(postmaster_pid)]
+    if floor:
+        command.append("--floor")
     completed = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=seconds + warmup + 120
     )

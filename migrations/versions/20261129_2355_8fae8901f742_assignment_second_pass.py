@@ -5,8 +5,9 @@ keep their repair note and descriptive attributes, and ``assign_lead_commit`` la
   ``territory_id`` (the territory the account falls in by rules and geography).
 - ``territory.repair_note``: why the stored polygon differs from the one sent (?repair=true).
 - ``territory.attributes``: descriptive properties, e.g. a GeoJSON feature's extra properties.
-- ``assign_lead_commit`` is reloaded from ``services/assignment/leads/sql/assign_lead_commit.sql``
-  (it now returns the final matched_rule: a lead escalated to the fallback says so).
+- ``assign_lead_commit`` is reloaded from ``migrations/sql/assign_lead_commit.8fae8901f742.sql``
+  (its version of ``services/assignment/leads/sql/assign_lead_commit.sql``; it now returns
+  the final matched_rule: a lead escalated to the fallback says so).
 
 Revision ID: 8fae8901f742
 Revises: a6db7127596c
@@ -27,7 +28,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _ROOT = Path(__file__).resolve().parents[2]
-_FUNCTION = _ROOT / "services" / "assignment" / "leads" / "sql" / "assign_lead_commit.sql"
+# The function as this revision made it (the live file under services/ moved on since).
+_FUNCTION = _ROOT / "migrations" / "sql" / "assign_lead_commit.8fae8901f742.sql"
 _SIGNATURE = (
     "assign_lead_commit(uuid, uuid, uuid, uuid, uuid, uuid[], text, text, jsonb, uuid, text, jsonb)"
 )

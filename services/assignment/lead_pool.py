@@ -14,7 +14,9 @@ from shared.tenancy import TenantBoundConnection, bind_pool_connection
 
 # The match query's custom plans cost ~0.6 ms of planning per lead and were never better than
 # the generic plan (every lookup still uses its index); measured in bench/assignment.
-SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+# No JIT: a generic plan's cost estimate can pass jit_above_cost, and JIT compiles on every
+# execution (~120 ms a lead measured, for statements that run in a millisecond).
+SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan", "jit": "off"}
 
 
 async def skip_reset(connection: asyncpg.Connection) -> None:

@@ -164,10 +164,24 @@ class Territory(Base):
     )
     required_skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     is_fallback: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    # Monotonic turn counter for round robin; incremented atomically by UPDATE ... RETURNING.
-    turn_counter: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
+
+
+class TerritoryTurn(Base):
+    """A territory's round-robin turn counter, apart from the territory: the counter changes on
+    every lead, and rewriting the wide, GiST-indexed territory row each time cost a new row
+    version plus index entries; this narrow row updates in place (HOT, fillfactor 50). Its row
+    lock serialises the turns of the territory (``assign_lead_commit``, bulk ``reserve``)."""
+
+    __tablename__ = "territory_turn"
+
+    territory_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[TenantId]
+    # Monotonic: the number of turns taken so far (round robin picks owner turn mod n).
+    turn_counter: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class TerritoryMember(Base):

@@ -40,6 +40,9 @@ PROBLEM_JSON = "application/problem+json"
 CSV = {"Content-Type": "text/csv"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
+# A territory's turns so far (its counter row appears on its first turn).
+TURNS = "SELECT coalesce(sum(turn_counter), 0) FROM territory_turn WHERE territory_id = $1"
+
 
 @pytest.fixture(autouse=True)
 async def postal_codes(db: asyncpg.Connection) -> None:
@@ -437,12 +440,14 @@ async def test_bulk_matches_one_by_one_assignment(
     leads = parity_leads(200)
 
     single: dict[int, tuple[str | None, str | None, str]] = {}
+    single_steps: dict[int, list[dict[str, Any]]] = {}
     for row_number, lead in enumerate(leads, start=1):
         response = await gateway_client.post(
             "/assignment/leads", json=as_single_body(lead), headers=tenant.headers
         )
         assert response.status_code == 201, response.text
         body = response.json()
+        single_steps[row_number] = comparable_steps(one_by_one, body["explanation"])
         single[row_number] = (
             one_by_one.territory_name(body["territory"]["id"]) if body["territory"] else None,
             one_by_one.rep_label(body["rep"]["id"]) if body["rep"] else None,
@@ -478,7 +483,10 @@ async def test_bulk_matches_one_by_one_assignment(
     for row, lead in enumerate(leads, start=1):
         if lead.get("account_external_id") == "acc-3" or "placed.io" in lead.get("email", ""):
             assert single[row][0] == "West City" and single[row][2] == "geography", lead
-    counters = "SELECT t.name, t.turn_counter FROM territory t WHERE t.tenant_id = $1"
+    counters = (
+        "SELECT t.name, coalesce(tt.turn_counter, 0) FROM territory t"
+        " LEFT JOIN territory_turn tt ON tt.territory_id = t.id WHERE t.tenant_id = $1"
+    )
     assert dict(await db.fetch(counters, tenant.tenant_id)) == dict(
         await db.fetch(counters, other_tenant.tenant_id)
     )
@@ -512,6 +520,49 @@ async def test_bulk_matches_one_by_one_assignment(
     )
     assert (by_account["placed_by"], by_account["point"]) == ("account", [-5, 5])
 
+    # The same typed steps, worded the same, whichever path wrote them: each bulk assignment
+    # read back through the single path's endpoint.
+    bulk_ids = dict(
+        await db.fetch(
+            "SELECT l.job_row_number, a.id FROM assignment a JOIN lead l ON l.id = a.lead_id"
+            " WHERE l.job_id = $1",
+            uuid.UUID(response.json()["id"]),
+        )
+    )
+    for row_number, assignment_id in sorted(bulk_ids.items()):
+        read = await gateway_client.get(
+            f"/assignment/assignments/{assignment_id}", headers=other_tenant.headers
+        )
+        assert read.status_code == 200, read.text
+        assert comparable_steps(bulk, read.json()["explanation"]) == single_steps[row_number], (
+            leads[row_number - 1]
+        )
+
+
+def comparable_steps(world: World, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps with ids as names (ids differ between the tenants); the text of the precedence
+    steps kept (it names territories and accounts, the same in both); a distribution step's
+    text, rep and turn left out where the tenants' rep id order may differ (weighted ties)."""
+    labels = {str(v): k for k, v in world.territories.items()}
+    labels |= {str(v): str(world.rep_label(v)) for v in world.reps.values()}
+
+    def label(value: Any) -> Any:
+        if isinstance(value, list):
+            return [label(item) for item in value]
+        return labels.get(
+            value, "account" if isinstance(value, str) and len(value) == 36 else value
+        )
+
+    out = []
+    for step in steps:
+        named = {key: label(value) for key, value in step.items()}
+        if step["step"] in ("distribution", "escalation", "queue"):
+            named.pop("detail")
+            if named.get("territory_id") == "Weighted":
+                named.pop("rep_id", None)
+        out.append(named)
+    return out
+
 
 # ---- distribution rules ------------------------------------------------------------------------
 
@@ -524,7 +575,11 @@ async def test_round_robin_of_a_thousand_rows_continues_the_turn_counter(
     territory = await make_territory(
         db, tenant_id=t, alignment_id=alignment, name="All", is_fallback=True
     )
-    await db.execute("UPDATE territory SET turn_counter = 5 WHERE id = $1", territory)
+    await db.execute(
+        "INSERT INTO territory_turn (territory_id, tenant_id, turn_counter)"
+        " SELECT id, tenant_id, 5 FROM territory WHERE id = $1",
+        territory,
+    )
     reps = sorted([await make_rep(db, tenant_id=t, name=f"rep {i}") for i in range(7)])
     for rep in reps:
         await add_member(db, tenant_id=t, territory_id=territory, rep_id=rep)
@@ -543,7 +598,7 @@ async def test_round_robin_of_a_thousand_rows_continues_the_turn_counter(
         t,
     )
     assert first == reps[5]
-    assert await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", territory) == 1005
+    assert await db.fetchval(TURNS, territory) == 1005
     # A single lead afterwards takes turn 1005: rep 1005 mod 7 = 4.
     single = await gateway_client.post("/assignment/leads", json={}, headers=tenant.headers)
     assert single.json()["rep"]["id"] == str(reps[4])
@@ -659,7 +714,7 @@ async def test_bulk_and_concurrent_single_leads_share_turns_fairly(
     )
     assert sum(per_rep.values()) == 3040
     assert max(per_rep.values()) - min(per_rep.values()) <= 1
-    assert await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", territory) == 3040
+    assert await db.fetchval(TURNS, territory) == 3040
 
 
 # ---- short locks: the turns are reserved, then the rows written ----------------------------
@@ -696,7 +751,7 @@ def team_upload(rows: int) -> bytes:
 async def counters(db: asyncpg.Connection, team: Team) -> tuple[int, list[int], list[int], int]:
     """The territory's turn counter, each owner's assigned_count and open assignments (in
     id order), and the named owner's open assignments."""
-    turns = await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", team.territory)
+    turns = await db.fetchval(TURNS, team.territory)
     assigned = dict(
         await db.fetch(
             "SELECT rep_id, assigned_count FROM territory_member WHERE territory_id = $1",
@@ -844,7 +899,11 @@ async def test_a_dead_jobs_reservation_is_given_back_by_the_next_upload(
         t,
     )
     # What reserving 7 turns (reps 3, 2, 2) and one named-account lead wrote.
-    await db.execute("UPDATE territory SET turn_counter = 7 WHERE id = $1", team.territory)
+    await db.execute(
+        "INSERT INTO territory_turn (territory_id, tenant_id, turn_counter)"
+        " SELECT id, tenant_id, 7 FROM territory WHERE id = $1",
+        team.territory,
+    )
     for rep, count in zip(team.reps, (3, 2, 2), strict=True):
         await db.execute(
             "UPDATE territory_member SET assigned_count = $2 WHERE rep_id = $1", rep, count
@@ -1005,3 +1064,73 @@ async def test_jobs_of_other_tenants_and_unknown_jobs_are_404(
             f"/assignment/jobs/{uuid.uuid4()}{suffix}", headers=tenant.headers
         )
         assert missing.status_code == 404
+
+
+# ---- warnings ----------------------------------------------------------------------------------
+
+
+async def test_point_and_postal_code_disagreeing_or_swapped_coordinates_are_warned_in_both_paths(
+    gateway_client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    tenant: TenantWithKey,
+    other_tenant: TenantWithKey,
+) -> None:
+    single_world = await build_world(db, tenant)
+    bulk_world = await build_world(db, other_tenant)
+    leads = [
+        # ZZ AB12's centroid is (-5, 5): (-1, 1) is ~628 km from it.
+        {"external_id": "far", "postal_code": "AB12", "country": "ZZ", "latitude": 1,
+         "longitude": -1},
+        # 1.5 km from it: no warning.
+        {"external_id": "near", "postal_code": "AB12", "country": "ZZ", "latitude": 5.01,
+         "longitude": -5.01},
+        # (5, -5) is in no territory; swapped, (-5, 5) is in West City.
+        {"external_id": "swapped", "latitude": -5, "longitude": 5},
+        # In no territory either way: nothing to say about the order.
+        {"external_id": "nowhere", "latitude": -50, "longitude": 50},
+    ]  # fmt: skip
+    single: dict[str, list[dict[str, Any]]] = {}
+    for lead in leads:
+        response = await gateway_client.post("/assignment/leads", json=lead, headers=tenant.headers)
+        assert response.status_code == 201, response.text
+        single[str(lead["external_id"])] = response.json()["explanation"]
+
+    columns = ["external_id", "latitude", "longitude", "postal_code", "country"]
+    job = await upload(gateway_client, other_tenant, to_csv(leads, columns), CSV)
+    assert job.status_code == 200, job.text
+    ids = dict(
+        await db.fetch(
+            "SELECT l.external_id, a.id FROM assignment a JOIN lead l ON l.id = a.lead_id"
+            " WHERE l.job_id = $1",
+            uuid.UUID(job.json()["id"]),
+        )
+    )
+    bulk: dict[str, list[dict[str, Any]]] = {}
+    for external_id, assignment_id in ids.items():
+        read = await gateway_client.get(
+            f"/assignment/assignments/{assignment_id}", headers=other_tenant.headers
+        )
+        assert read.status_code == 200, read.text
+        bulk[external_id] = read.json()["explanation"]
+
+    for path, world, explanations in (
+        ("single", single_world, single),
+        ("bulk", bulk_world, bulk),
+    ):
+        warnings = {
+            key: [step for step in steps if step["step"] == "warning"]
+            for key, steps in explanations.items()
+        }
+        assert [w["outcome"] for w in warnings["far"]] == ["point_far_from_postal_code"], path
+        far = warnings["far"][0]
+        assert far["postal_code"] == "ZZ AB12" and far["threshold_km"] == 25
+        assert 620 < far["distance_km"] < 640, path
+        assert "628 km from the centroid of its postal code ZZ AB12" in far["detail"], path
+        assert warnings["near"] == [] and warnings["nowhere"] == [], path
+        (swapped,) = warnings["swapped"]
+        assert swapped["outcome"] == "swapped_coordinates", path
+        assert swapped["swapped_territory_id"] == str(world.territories["West City"]), path
+        assert "would lie in territory 'West City'" in swapped["detail"], path
+        # The point was used as sent: the warning changes no routing.
+        assert explanations["far"][-1]["territory_id"] == str(world.territories["West"])
+        assert explanations["swapped"][0]["step"] == "warning"

@@ -18,6 +18,8 @@ from tests.factories import TenantWithKey
 
 LEADS = 300
 
+TURNS = "SELECT turn_counter FROM territory_turn WHERE territory_id = $1"
+
 
 async def _fire(platform: Platform, tenant: TenantWithKey, count: int) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -52,7 +54,7 @@ async def test_concurrent_round_robin_is_even(
     per_rep = Counter(response.json()["rep"]["id"] for response in responses)
     assert set(per_rep) == {str(rep) for rep in reps}
     assert max(per_rep.values()) - min(per_rep.values()) <= 1  # 300 = 6 × 43 + 42
-    turns = await db.fetchval("SELECT turn_counter FROM territory WHERE id = $1", territory)
+    turns = await db.fetchval(TURNS, territory)
     assert turns == LEADS
 
 

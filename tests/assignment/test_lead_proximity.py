@@ -1,6 +1,8 @@
 """The "best social proximity" distribution rule: the proximity service ranks the territory's
 owners for the lead's account; when it cannot answer, round robin, and the explanation says so."""
 
+import asyncio
+import time
 import uuid
 
 import asyncpg
@@ -132,3 +134,44 @@ async def test_proximity_service_down_falls_back_to_round_robin(
             assert step["outcome"] == "fallback"
             assert "did not answer" in step["detail"]
     assert sorted(picks) == sorted(str(rep) for rep in proximity_territory.values())
+
+
+async def test_no_database_connection_is_held_while_waiting_for_proximity(
+    app_client: AppClientFactory,
+    settings: Settings,
+    tenant: TenantWithKey,
+    proximity_territory: dict[str, uuid.UUID],
+) -> None:
+    """One pooled connection, a proximity service that accepts and never answers: a lead that
+    waits for it must not keep the only connection from another lead."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def stall(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # never answers
+
+    server = await asyncio.start_server(stall, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    stalled = settings.model_copy(
+        update={
+            "proximity_url": f"http://127.0.0.1:{port}",
+            "proximity_ranking_timeout_seconds": 3.0,
+            "db_pool_size": 1,
+        }
+    )
+    async with server, app_client(create_app(stalled)) as client:
+
+        async def timed(body: dict[str, str], delay: float) -> tuple[float, httpx.Response]:
+            await asyncio.sleep(delay)
+            started = time.perf_counter()
+            response = await client.post("/assignment/leads", json=body, headers=tenant.headers)
+            return time.perf_counter() - started, response
+
+        (waiting, slow), (elapsed, quick) = await asyncio.gather(
+            timed({"email": "b@social.example"}, 0),  # has an account: asks proximity
+            timed({"email": "x@unknown.example"}, 0.5),  # no account: nothing to ask
+        )
+    assert slow.status_code == quick.status_code == 201, (slow.text, quick.text)
+    assert waiting >= 2.5  # it did wait for the stalled service
+    assert elapsed < 1.5, f"the second lead waited {elapsed:.1f} s for the pool's connection"
+    step = next(s for s in slow.json()["explanation"] if s["step"] == "proximity")
+    assert step["outcome"] == "fallback" and step["reason"] == "unavailable"

@@ -126,3 +126,20 @@ async def test_empty_uploads_agree_with_the_schema(
             assert response.headers["content-type"].startswith(PROBLEM_JSON)
         else:
             assert response.status_code < 300, (path, media_type, response.text)
+
+
+def test_the_explanation_is_a_typed_union_of_steps(document: dict[str, Any]) -> None:
+    """Single and bulk assignments share one explanation schema: a union of typed steps told
+    apart by ``step``, each with its rendered ``detail``."""
+    schemas = document["components"]["schemas"]
+    read = next(schema for name, schema in schemas.items() if name.endswith("AssignmentRead"))
+    items = read["properties"]["explanation"]["items"]
+    assert items["discriminator"]["propertyName"] == "step"
+    kinds = set(items["discriminator"]["mapping"])
+    assert kinds >= {
+        "named_account", "attribute_rule", "geography", "fallback", "proximity",
+        "distribution", "escalation", "queue", "warning",
+    }  # fmt: skip
+    for ref in items["discriminator"]["mapping"].values():
+        step = schemas[ref.rsplit("/", 1)[1]]
+        assert {"step", "outcome", "detail"} <= set(step["properties"]), ref

@@ -17,8 +17,8 @@ from tests.conftest import _server_url, _with_database, alembic_config
 
 EXPECTED_TABLES = {
     "tenant", "api_key", "audit_event", "idempotency_record", "rep", "alignment", "territory",
-    "territory_member", "account", "lead", "assignment", "postal_code", "basic_unit",
-    "unit_adjacency", "scenario", "person", "connection", "proximity_graph_version",
+    "territory_member", "territory_turn", "account", "lead", "assignment", "postal_code",
+    "basic_unit", "unit_adjacency", "scenario", "person", "connection", "proximity_graph_version",
     "proximity_job", "opportunity", "activity", "quota",
     "territory_part", "assignment_job", "assignment_job_error", "assignment_transition",
 }  # fmt: skip

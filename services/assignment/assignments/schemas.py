@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.assignment.leads.explanation import ExplanationStep
 from services.assignment.leads.schemas import AssignmentRead, NamedRef
 from shared.validation import Text
 
@@ -79,4 +80,4 @@ class LeadPreviewRead(BaseModel):
     rep: NamedRef | None
     matched_rule: AssignmentRule
     distribution_rule: str | None
-    explanation: list[dict[str, Any]] = Field(description="Every precedence step, in order")
+    explanation: list[ExplanationStep] = Field(description="Every precedence step, in order")

@@ -37,9 +37,11 @@ from services.assignment.assignments.schemas import (
     ReassignIn,
     TransitionRead,
 )
+from services.assignment.leads import repository as leads_repository
 from services.assignment.leads import service as leads_service
 from services.assignment.leads.compiled_alignment import CompiledAlignmentCache
 from services.assignment.leads.errors import IdempotencyKeyReused
+from services.assignment.leads.explanation import referenced_ids, render
 from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
 from shared.errors import Conflict
 from shared.http_client import ServiceClient
@@ -59,7 +61,19 @@ class _RolledBack(Exception):
     """Raised inside the preview's transaction to roll it back with the answer in hand."""
 
 
-def to_record(row: asyncpg.Record, *, replayed: bool = False) -> AssignmentRecordRead:
+async def _names(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, rows: list[asyncpg.Record]
+) -> dict[uuid.UUID, str]:
+    """The names every explanation of ``rows`` mentions, in one query."""
+    ids: set[uuid.UUID] = set()
+    for row in rows:
+        ids |= referenced_ids(row["explanation"])
+    return await leads_repository.names_of(connection, tenant_id=tenant_id, ids=ids)
+
+
+def to_record(
+    row: asyncpg.Record, *, names: dict[uuid.UUID, str], replayed: bool = False
+) -> AssignmentRecordRead:
     return AssignmentRecordRead(
         assignment_id=row["assignment_id"],
         lead_id=row["lead_id"],
@@ -71,7 +85,7 @@ def to_record(row: asyncpg.Record, *, replayed: bool = False) -> AssignmentRecor
         rep=NamedRef(id=row["rep_id"], name=row["rep_name"]) if row["rep_id"] else None,
         matched_rule=row["matched_rule"],
         distribution_rule=row["distribution_rule"],
-        explanation=row["explanation"],
+        explanation=render(row["explanation"], names=names),
         created_at=row["created_at"],
         replayed=replayed,
         status=row["status"],
@@ -94,8 +108,9 @@ async def get_assignment(
     if row is None:
         raise AssignmentNotFound(assignment_id)
     history = await repository.history(connection, tenant_id=tenant_id, assignment_id=assignment_id)
+    names = await _names(connection, tenant_id=tenant_id, rows=[row])
     return AssignmentDetailRead(
-        **to_record(row, replayed=replayed).model_dump(),
+        **to_record(row, names=names, replayed=replayed).model_dump(),
         history=[TransitionRead(**dict(transition)) for transition in history],
     )
 
@@ -147,7 +162,8 @@ async def list_assignments(
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
-    items = [to_record(row) for row in rows[:limit]]
+    names = await _names(connection, tenant_id=tenant_id, rows=rows[:limit])
+    items = [to_record(row, names=names) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     return AssignmentPage(
         items=items,
@@ -285,7 +301,6 @@ async def reassign_lead(
             raise LeadNotFound(lead_id)
         # Checked before routing, so a refused reassignment consumes no turn.
         _require(current, "reassigned")
-        why = f": {body.reason}" if body.reason else ""
         if body.rep_id is not None:
             rep = await repository.rep(connection, tenant_id=tenant_id, rep_id=body.rep_id)
             if rep is None:
@@ -304,7 +319,6 @@ async def reassign_lead(
                         "from_assignment_id": str(current["id"]),
                         "rep_id": str(body.rep_id),
                         "reason": body.reason,
-                        "detail": f"Reassigned by hand to {rep['name']}{why}.",
                     }
                 ],
             )
@@ -313,7 +327,7 @@ async def reassign_lead(
                 connection, tenant_id=tenant_id, lead_id=lead_id
             )
             assert stored is not None  # its assignment was just found
-            routed = await leads_service.assign_lead(
+            routed = await leads_service.assign_lead_in_transaction(
                 connection,
                 cache=cache,
                 proximity=proximity,
@@ -336,7 +350,6 @@ async def reassign_lead(
                     "outcome": "rerouted",
                     "from_assignment_id": str(current["id"]),
                     "reason": body.reason,
-                    "detail": "Routed again through the rules of the active alignment" + why + ".",
                 },
             )
         # Ended after the new rep is chosen: rerouting moves the lead on rather than back to
@@ -384,7 +397,7 @@ async def preview_lead(
     answer: AssignmentRead | None = None
     try:
         async with connection.transaction():
-            answer = await leads_service.assign_lead(
+            answer = await leads_service.assign_lead_in_transaction(
                 connection,
                 cache=cache,
                 proximity=proximity,

@@ -8,9 +8,9 @@ so that the territory and rep rows stay locked only while the job's turns are re
    reps, each set in id order (the order ``assign_lead_commit`` takes them in, so concurrent
    single-lead assignments never share a turn with the job nor overfill a rep); snapshot
    what the rules read; work out per territory how many rows it places and per rep how many it
-   gets; add that to ``turn_counter``, ``assigned_count`` and ``open_assignments``; record it
-   in ``assignment_bulk.reservation``; commit. Its work is per territory and per slot of the
-   weighted and capacity rules, not per row.
+   gets; add that to ``territory_turn.turn_counter``, ``assigned_count`` and
+   ``open_assignments``; record it in ``assignment_bulk.reservation``; commit. Its work is per
+   territory and per slot of the weighted and capacity rules, not per row.
 3. ``pick_sql`` (no locks): which rep each row gets, and the steps of its explanation, from
    the snapshot: a pure function of it, so it can run after the commit.
 
@@ -78,14 +78,20 @@ CREATE UNLOGGED TABLE {placed} (
 
 # {tenant}, {fallback}: SQL values. Territories, then reps, locked in the documented order.
 _LOCK_AND_SNAPSHOT = """
+INSERT INTO territory_turn (territory_id, tenant_id)
+SELECT t.id, t.tenant_id FROM territory t
+ WHERE t.tenant_id = {tenant}
+   AND (t.id IN (SELECT territory_id FROM {demand}) OR t.id = {fallback})
+ON CONFLICT (territory_id) DO NOTHING;
+
 CREATE UNLOGGED TABLE {territory} AS
-SELECT t.id, t.distribution_rule AS rule, t.turn_counter AS t0, t.required_skills,
+SELECT t.id, t.distribution_rule AS rule, tt.turn_counter AS t0, t.required_skills,
        coalesce(t.id = {fallback}, false) AS is_fallback, NULL::bigint AS n
-  FROM territory t
+  FROM territory t JOIN territory_turn tt ON tt.territory_id = t.id
  WHERE t.tenant_id = {tenant}
    AND (t.id IN (SELECT territory_id FROM {demand}) OR t.id = {fallback})
  ORDER BY t.id = {fallback}, t.id
-   FOR NO KEY UPDATE OF t;
+   FOR NO KEY UPDATE OF tt;
 
 CREATE UNLOGGED TABLE {candidate} AS
 SELECT m.territory_id, m.rep_id, m.weight, m.assigned_count,
@@ -248,9 +254,9 @@ UPDATE {rep} r SET used = r.used + g.count
 # The reservation: turns per territory (every row it saw, placed or not), leads per owner
 # member, open assignments per rep (named-account rows included). {job}: SQL value.
 _RESERVE = """
-UPDATE territory t SET turn_counter = t.turn_counter + p.k
+UPDATE territory_turn t SET turn_counter = t.turn_counter + p.k
   FROM (SELECT territory_id, sum(k) AS k FROM {placed} GROUP BY territory_id) p
- WHERE t.id = p.territory_id;
+ WHERE t.territory_id = p.territory_id;
 
 UPDATE territory_member tm SET assigned_count = tm.assigned_count + g.count
   FROM (SELECT territory_id, rep_id, sum(count) AS count FROM {given}

@@ -1,5 +1,6 @@
-"""The explanation of each bulk assignment: the steps of ``services/assignment/leads/service.py``
-(their names, outcomes and ids; no prose, a million are written at once) as SQL.
+"""The explanation of each bulk assignment as SQL: the typed steps of
+``services/assignment/leads/explanation.py`` (one schema for single and bulk; their text is
+rendered there when an assignment is read), written as JSON by set-based SQL for a million rows.
 
 Each row's steps are written as JSON text and cast to jsonb once: building them with
 jsonb_build_object and ``||`` re-encodes the document at every step, several times slower. No
@@ -9,6 +10,12 @@ subquery either: one in the output of a plan keeps that output out of parallel w
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from services.assignment.leads.explanation import (
+    ALSO_MATCHED_TIE_BREAK,
+    CONTAINING_TIE_BREAK,
+    POSTAL_DISAGREEMENT_KM,
+)
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,6 @@ def case(*branches: tuple[str, Sequence[Part]], default: Sequence[Part] | None) 
     whens = " ".join(f"WHEN {condition} THEN {concat(parts)}" for condition, parts in branches)
     otherwise = f" ELSE {concat(default)}" if default is not None else ""
     return Sql(f"CASE {whens}{otherwise} END", nullable=default is None)
-
-
-ALSO_MATCHED_TIE_BREAK = "lowest priority number, then deeper level, then name"
-CONTAINING_TIE_BREAK = "deepest level, then smallest area, then id"
-PROXIMITY_SKIPPED = "Bulk assignment does not consult the proximity service; round robin instead."
 
 
 def decision_steps(*, m: str, rule_count: int) -> tuple[str, str]:
@@ -203,7 +205,39 @@ def decision_steps(*, m: str, rule_count: int) -> tuple[str, str]:
         f"ELSE concat(',', {rule.expression}, ',', {geography.expression}, ',', "
         f"{concat(fallback)}) END"
     )
-    return named.expression, rest
+    far = case(
+        (
+            f"{m}.postal_distance_km > {POSTAL_DISAGREEMENT_KM}",
+            [
+                *obj(
+                    ("step", "warning"),
+                    ("outcome", "point_far_from_postal_code"),
+                    ("postal_code", string(f"{m}.postal_code_label")),
+                    ("distance_km", number(f"round({m}.postal_distance_km::numeric, 1)")),
+                    ("threshold_km", Sql(repr(POSTAL_DISAGREEMENT_KM))),
+                ),
+                ",",
+            ],
+        ),
+        default=None,
+    )
+    swapped = case(
+        (
+            f"{m}.swapped_territory_id IS NOT NULL",
+            [
+                *obj(
+                    ("step", "warning"),
+                    ("outcome", "swapped_coordinates"),
+                    ("swapped_territory_id", uuid_value(f"{m}.swapped_territory_id")),
+                ),
+                ",",
+            ],
+        ),
+        default=None,
+    )
+    # Warnings first, as the single path records them; concat() reads NULL (none) as ''.
+    first = f"concat({far.expression}, {swapped.expression}, {named.expression})"
+    return first, rest
 
 
 def distribution_step(*, territory: str, rule: str, eligible: str, rep: str, turn: str) -> Sql:
@@ -271,4 +305,4 @@ def queue_step(territory: str) -> list[Part]:
 
 
 def proximity_step() -> list[Part]:
-    return obj(("step", "proximity"), ("outcome", "skipped"), ("detail", PROXIMITY_SKIPPED))
+    return obj(("step", "proximity"), ("outcome", "skipped"), ("reason", "bulk"))

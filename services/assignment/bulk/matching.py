@@ -56,14 +56,16 @@ SELECT l.row_number, {carry}
        l.location IS NULL AND pc.centroid IS NULL
            AND coalesce(by_id.location, by_domain.location) IS NOT NULL AS from_account,
        CASE WHEN l.location IS NULL AND pc.centroid IS NULL AND l.postal_code IS NOT NULL
-            THEN l.country || ' ' || l.postal_code END AS unknown_postal_code
+            THEN l.country || ' ' || l.postal_code END AS unknown_postal_code,
+       -- The single path's warning: a point far from its postal code's centroid.
+       ST_DistanceSphere(l.location, pc.centroid) / 1000 AS postal_distance_km,
+       l.country || ' ' || l.postal_code AS postal_code_label
   FROM ({relation}) l{rule_values}
   LEFT JOIN account by_id
          ON by_id.tenant_id = {tenant} AND by_id.external_id = l.account_external_id
   LEFT JOIN {domain} by_domain ON by_id.id IS NULL AND by_domain.domain = l.domain
   LEFT JOIN rep owner ON owner.id = coalesce(by_id.owner_rep_id, by_domain.owner_rep_id)
-  LEFT JOIN postal_code pc
-         ON l.location IS NULL AND pc.country = l.country AND pc.code = l.postal_code
+  LEFT JOIN postal_code pc ON pc.country = l.country AND pc.code = l.postal_code
 """
 
 # 2. The territories containing the point of each row that needs them (geography decides, or a
@@ -90,6 +92,7 @@ SELECT m.row_number, {carry} m.account_id, m.account_name, m.by_external_id, m.o
        m.owner_name, m.owner_active, m.rule_territory_ids,
        geo.territory_ids AS geo_territory_ids,
        m.point, m.from_postal_code, m.from_account, m.unknown_postal_code,
+       m.postal_distance_km, m.postal_code_label, NULL::uuid AS swapped_territory_id,
        CASE WHEN m.named THEN 'named_account'
             WHEN cardinality(m.rule_territory_ids) > 0 THEN 'attribute_rule'
             WHEN cardinality(geo.territory_ids) > 0 THEN 'geography'
@@ -103,6 +106,19 @@ SELECT m.row_number, {carry} m.account_id, m.account_name, m.by_external_id, m.o
   LEFT JOIN {containing} geo ON geo.row_number = m.row_number
   {owner_join}
  WHERE m.named = {named}
+"""
+
+# The single path's warning for a lead whose own coordinates lie in no territory: where they
+# would lie with latitude and longitude swapped. Only the fallback's rows (few) are looked at.
+_SWAPPED = """
+UPDATE {table} m SET swapped_territory_id = (
+    SELECT p.territory_id FROM territory_part p
+     WHERE p.alignment_id = {alignment} AND p.tenant_id = {tenant}
+       AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(ST_Y(m.point), ST_X(m.point)), 4326))
+     ORDER BY p.level DESC, p.territory_area_m2, p.territory_id
+     LIMIT 1)
+ WHERE m.matched_rule = 'fallback' AND m.point IS NOT NULL AND NOT m.from_postal_code
+   AND NOT m.from_account AND abs(ST_X(m.point)) <= 90
 """
 
 # The owner's territory containing the lead if any, else their first: the single path's
@@ -184,6 +200,7 @@ async def _match(
         (None, f"{create} {table} AS {_DECIDE}", "m", others, ()),
         (table, f"INSERT INTO {table} {_DECIDE}", "m", named, ()),
     ]
+    statements.append((None, _SWAPPED.replace("{table}", table), "", {}, ()))
     for analyze, statement, alias, extra, arguments in statements:
         carried = "".join(f"{alias}.{column}, " for column in carry) if alias else ""
         sql = statement.format(**names, **(values | extra | {"carry": carried}))

@@ -447,14 +447,14 @@ async def drop_reservation(connection: asyncpg.Connection, *, job_id: uuid.UUID)
     await connection.execute("DELETE FROM assignment_bulk.reservation WHERE job_id = $1", job_id)
 
 
-# Territories (the fallback last), then reps, each in id order: the order of the reservation
-# and of ``assign_lead_commit``.
+# Territories' turn counters (the fallback last), then reps, each in id order: the order of the
+# reservation and of ``assign_lead_commit``.
 _LOCK_RESERVED = (
     """
-    SELECT t.id FROM territory t
+    SELECT t.id FROM territory t JOIN territory_turn tt ON tt.territory_id = t.id
      WHERE t.id IN (SELECT territory_id FROM assignment_bulk.reservation WHERE job_id = $1)
      ORDER BY t.is_fallback, t.id
-       FOR NO KEY UPDATE OF t
+       FOR NO KEY UPDATE OF tt
     """,
     """
     SELECT r.id FROM rep r
@@ -470,11 +470,11 @@ WITH reserved AS (
     DELETE FROM assignment_bulk.reservation WHERE job_id = $1
     RETURNING territory_id, rep_id, turns, assigned, opened
 ), turns AS (
-    UPDATE territory t SET turn_counter = t.turn_counter - r.turns
+    UPDATE territory_turn t SET turn_counter = t.turn_counter - r.turns
       FROM (SELECT territory_id, sum(turns) AS turns FROM reserved
              WHERE territory_id IS NOT NULL GROUP BY territory_id) r
-     WHERE t.id = r.territory_id AND r.turns <> 0
-    RETURNING t.id
+     WHERE t.territory_id = r.territory_id AND r.turns <> 0
+    RETURNING t.territory_id
 ), members AS (
     UPDATE territory_member tm SET assigned_count = tm.assigned_count - r.assigned
       FROM (SELECT territory_id, rep_id, sum(assigned) AS assigned FROM reserved

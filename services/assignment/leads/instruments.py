@@ -2,6 +2,7 @@
 
 from prometheus_client import Counter
 
+from services.assignment.leads.explanation import ProximityStep
 from services.assignment.leads.schemas import AssignmentRead
 
 LEAD_ASSIGNMENTS = Counter(
@@ -27,8 +28,8 @@ def record_assignment(result: AssignmentRead) -> None:
     else:
         outcome = "rep" if result.rep is not None else "queued"
         for step in result.explanation:
-            if step.get("step") == "proximity":
-                PROXIMITY_RANKINGS.labels(outcome=str(step.get("outcome"))).inc()
+            if isinstance(step, ProximityStep):
+                PROXIMITY_RANKINGS.labels(outcome=step.outcome).inc()
     LEAD_ASSIGNMENTS.labels(
         rule=result.matched_rule,
         distribution=result.distribution_rule or "none",

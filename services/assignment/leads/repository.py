@@ -136,3 +136,23 @@ async def get_assignment(
         tenant_id,
         assignment_id,
     )
+
+
+async def names_of(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The names of the territories, reps and accounts an explanation mentions."""
+    if not ids:
+        return {}
+    rows = await connection.fetch(
+        """
+        SELECT id, name FROM territory WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+        UNION ALL
+        SELECT id, name FROM rep WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+        UNION ALL
+        SELECT id, name FROM account WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+        """,
+        tenant_id,
+        list(ids),
+    )
+    return {row["id"]: row["name"] for row in rows}

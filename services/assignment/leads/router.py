@@ -36,17 +36,16 @@ async def assign_lead(
     idempotency_key: IdempotencyKey = None,
 ) -> AssignmentRead:
     """Assign a lead to a territory and a rep, and explain why (committed before answering)."""
-    async with request.app.state.lead_pool.acquire() as connection:
-        result = await service.assign_lead(
-            connection,
-            cache=request.app.state.compiled_alignments,
-            proximity=request.app.state.clients.get("proximity"),
-            proximity_timeout_seconds=request.app.state.settings.proximity_ranking_timeout_seconds,
-            tenant_id=principal.tenant_id,
-            api_key=principal.token,
-            lead=body,
-            idempotency_key=idempotency_key,
-        )
+    result = await service.assign_lead(
+        request.app.state.lead_pool,
+        cache=request.app.state.compiled_alignments,
+        proximity=request.app.state.clients.get("proximity"),
+        proximity_timeout_seconds=request.app.state.settings.proximity_ranking_timeout_seconds,
+        tenant_id=principal.tenant_id,
+        api_key=principal.token,
+        lead=body,
+        idempotency_key=idempotency_key,
+    )
     record_assignment(result)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"

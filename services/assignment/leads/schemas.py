@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from services.assignment.accounts.domains import normalise_domain
+from services.assignment.leads.explanation import ExplanationStep
 from services.assignment.postal_codes.normalise import normalise_country
 from shared.geo import GeoJSONPoint
 from shared.validation import Text
@@ -96,7 +97,10 @@ class AssignmentRead(BaseModel):
     rep: NamedRef | None = Field(description="null when every eligible rep is at capacity")
     matched_rule: MatchedRule
     distribution_rule: str | None
-    explanation: list[dict[str, Any]] = Field(description="Every precedence step, in order")
+    explanation: list[ExplanationStep] = Field(
+        description="Every step, in order: warnings, the precedence, distribution; the same "
+        "typed steps for single and bulk assignments"
+    )
     created_at: datetime
     replayed: bool = Field(
         default=False, description="true when this answers a repeated Idempotency-Key"

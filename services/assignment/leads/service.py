@@ -26,6 +26,13 @@ from services.assignment.leads.compiled_alignment import (
     compile_alignment,
 )
 from services.assignment.leads.errors import IdempotencyKeyReused, NoActiveAlignment
+from services.assignment.leads.explanation import (
+    ALSO_MATCHED_TIE_BREAK,
+    CONTAINING_TIE_BREAK,
+    POSTAL_DISAGREEMENT_KM,
+    referenced_ids,
+    render,
+)
 from services.assignment.leads.schemas import AssignmentRead, LeadIn, NamedRef
 from services.assignment.postal_codes.normalise import InvalidPostalCode, normalise_postal_code
 from shared.errors import InvalidInput, NotFound, UpstreamUnavailable
@@ -62,6 +69,22 @@ def _name(compiled: CompiledAlignment, territory_id: uuid.UUID) -> str:
     return info.name if info else str(territory_id)
 
 
+def _far_from_postal_code(*, match: asyncpg.Record, lead: LeadIn) -> list[dict[str, Any]]:
+    """A warning when the lead's point and its postal code's centroid disagree."""
+    distance = match["postal_distance_km"]
+    if distance is None or distance <= POSTAL_DISAGREEMENT_KM:
+        return []
+    return [
+        {
+            "step": "warning",
+            "outcome": "point_far_from_postal_code",
+            "postal_code": f"{lead.country} {lead.postal_code}",
+            "distance_km": round(distance, 1),
+            "threshold_km": POSTAL_DISAGREEMENT_KM,
+        }
+    ]
+
+
 async def _decide(
     connection: asyncpg.Connection,
     *,
@@ -70,20 +93,17 @@ async def _decide(
     match: asyncpg.Record,
     lead: LeadIn,
 ) -> Decision:
-    steps: list[dict[str, Any]] = []
+    """The precedence; each step recorded as data (``explanation.py`` is its schema and text)."""
+    # Warnings first (what a person should check), then the precedence.
+    steps = _far_from_postal_code(match=match, lead=lead)
+    warning_count = len(steps)
     account_id = match["account_id"]
 
     # 1. Named account.
     if account_id is None:
-        steps.append(
-            {
-                "step": "named_account",
-                "outcome": "no_match",
-                "detail": "No account has this external account id or domain.",
-            }
-        )
+        steps.append({"step": "named_account", "outcome": "no_match"})
     else:
-        how = "external account id" if match["by_external_id"] else "domain"
+        how = "external_id" if match["by_external_id"] else "domain"
         if match["owner_rep_id"] is not None and match["owner_active"]:
             geo_ids = list(match["geo_territory_ids"] or [])
             territory_id = await repository.owner_territory(
@@ -98,19 +118,18 @@ async def _decide(
                     "step": "named_account",
                     "outcome": "matched",
                     "account_id": str(account_id),
+                    "by": how,
                     "rep_id": str(match["owner_rep_id"]),
-                    "detail": f"Matched account {match['account_name']!r} by {how}; "
-                    f"it is owned by {match['owner_name']}.",
                 }
             )
             return Decision("named_account", territory_id, match["owner_rep_id"], account_id, steps)
-        reason = "has no owner" if match["owner_rep_id"] is None else "has an inactive owner"
         steps.append(
             {
                 "step": "named_account",
                 "outcome": "skipped",
                 "account_id": str(account_id),
-                "detail": f"Matched account {match['account_name']!r} by {how}, but it {reason}.",
+                "by": how,
+                "reason": "no_owner" if match["owner_rep_id"] is None else "inactive_owner",
             }
         )
 
@@ -122,34 +141,29 @@ async def _decide(
             "step": "attribute_rule",
             "outcome": "matched",
             "territory_id": str(winner),
-            "detail": f"The rules of territory {_name(compiled, winner)!r} match the lead.",
         }
         if len(matched_rules) > 1:
             step["also_matched"] = [str(other) for other in matched_rules[1:]]
-            step["tie_break"] = "lowest priority number, then deeper level, then name"
+            step["tie_break"] = ALSO_MATCHED_TIE_BREAK
         steps.append(step)
         return Decision("attribute_rule", winner, None, account_id, steps)
     steps.append(
-        {
-            "step": "attribute_rule",
-            "outcome": "no_match",
-            "detail": f"None of the {len(compiled.rule_territory_ids)} territory rules match.",
-        }
+        {"step": "attribute_rule", "outcome": "no_match", "rules": len(compiled.rule_territory_ids)}
     )
 
     # 3. Geography.
     if match["longitude"] is None:
-        where = "The lead has no coordinates"
+        step = {"step": "geography", "outcome": "no_location"}
         if lead.postal_code:
-            where += f" and postal code {lead.country} {lead.postal_code} is unknown"
-        steps.append({"step": "geography", "outcome": "no_location", "detail": where + "."})
+            step["unknown_postal_code"] = f"{lead.country} {lead.postal_code}"
+        steps.append(step)
     else:
-        source = (
-            "its account's location"
+        placed_by = (
+            "account"
             if match["from_account"]
-            else "its postal code's centroid"
+            else "postal_code"
             if match["from_postal_code"]
-            else "its coordinates"
+            else "coordinates"
         )
         containing = list(match["geo_territory_ids"] or [])
         point = [match["longitude"], match["latitude"]]
@@ -160,21 +174,26 @@ async def _decide(
                 "outcome": "matched",
                 "territory_id": str(winner),
                 "point": point,
-                "detail": f"The lead, placed by {source}, lies in {_name(compiled, winner)!r}.",
+                "placed_by": placed_by,
             }
             if len(containing) > 1:
                 step["also_containing"] = [str(other) for other in containing[1:]]
-                step["tie_break"] = "deepest level, then smallest area, then id"
+                step["tie_break"] = CONTAINING_TIE_BREAK
             steps.append(step)
             return Decision("geography", winner, None, account_id, steps)
         steps.append(
-            {
-                "step": "geography",
-                "outcome": "no_match",
-                "point": point,
-                "detail": f"No territory contains the lead, placed by {source}.",
-            }
+            {"step": "geography", "outcome": "no_match", "point": point, "placed_by": placed_by}
         )
+        if placed_by == "coordinates" and match["swapped_territory_id"] is not None:
+            # Its own point lies in no territory, but would with latitude and longitude swapped.
+            steps.insert(
+                warning_count,
+                {
+                    "step": "warning",
+                    "outcome": "swapped_coordinates",
+                    "swapped_territory_id": str(match["swapped_territory_id"]),
+                },
+            )
 
     # 4. Fallback.
     steps.append(
@@ -182,10 +201,14 @@ async def _decide(
             "step": "fallback",
             "outcome": "matched",
             "territory_id": str(compiled.fallback_id) if compiled.fallback_id else None,
-            "detail": "Nothing more specific matched: the alignment's fallback territory.",
         }
     )
     return Decision("fallback", compiled.fallback_id, None, account_id, steps)
+
+
+def _consults_proximity(compiled: CompiledAlignment, decision: Decision) -> bool:
+    info = compiled.territories.get(decision.territory_id) if decision.territory_id else None
+    return info is not None and info.distribution_rule == "proximity" and not decision.fixed_rep_id
 
 
 async def _ranked_reps(
@@ -196,17 +219,13 @@ async def _ranked_reps(
     compiled: CompiledAlignment,
     decision: Decision,
 ) -> tuple[list[uuid.UUID] | None, dict[str, Any] | None]:
-    """The proximity order for a proximity territory; on failure None and a step saying so."""
-    info = compiled.territories.get(decision.territory_id) if decision.territory_id else None
-    if info is None or info.distribution_rule != "proximity" or decision.fixed_rep_id:
+    """The proximity order for a proximity territory; on failure None and a step saying so.
+    Called with no database connection held: the service may take its whole timeout."""
+    if not _consults_proximity(compiled, decision):
         return None, None
+    info = compiled.territories[decision.territory_id]  # type: ignore[index]
     if decision.account_id is None:
-        return None, {
-            "step": "proximity",
-            "outcome": "fallback",
-            "detail": "No account matched, so there is nothing to rank proximity against; "
-            "round robin instead.",
-        }
+        return None, {"step": "proximity", "outcome": "fallback", "reason": "no_account"}
     if client is None or not info.owner_rep_ids:
         return None, None
     try:
@@ -221,14 +240,14 @@ async def _ranked_reps(
         return None, {
             "step": "proximity",
             "outcome": "fallback",
-            "detail": f"The proximity service did not answer in time ({error.detail}); "
-            "round robin instead.",
+            "reason": "unavailable",
+            "error": error.detail,
         }
     return [rep.rep_id for rep in ranked], {
         "step": "proximity",
         "outcome": "ranked",
+        "ranked": len(ranked),
         "ranking": [{"rep_id": str(rep.rep_id), "score": rep.score} for rep in ranked[:5]],
-        "detail": f"The proximity service ranked {len(ranked)} rep(s) with a warm path.",
     }
 
 
@@ -250,35 +269,122 @@ def _lead_columns(lead: LeadIn, *, domain: str | None, postal_code: str | None) 
     return {key: value for key, value in columns.items() if value is not None}
 
 
-def to_read(row: asyncpg.Record, *, territory_name: str | None, replayed: bool) -> AssignmentRead:
+def to_read(row: asyncpg.Record, *, names: dict[uuid.UUID, str], replayed: bool) -> AssignmentRead:
+    """An assignment row (``repository.get_assignment``'s columns) with its explanation's text."""
     return AssignmentRead(
         assignment_id=row["assignment_id"],
         lead_id=row["lead_id"],
         alignment_id=row["alignment_id"],
-        territory=NamedRef(id=row["territory_id"], name=territory_name)
+        territory=NamedRef(id=row["territory_id"], name=row["territory_name"])
         if row["territory_id"]
         else None,
         rep=NamedRef(id=row["rep_id"], name=row["rep_name"]) if row["rep_id"] else None,
         matched_rule=row["matched_rule"],
         distribution_rule=row["distribution_rule"],
-        explanation=row["explanation"],
+        explanation=render(row["explanation"], names=names),
         created_at=row["created_at"],
         replayed=replayed,
     )
 
 
-async def _replay(
-    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, assignment_id: uuid.UUID
-) -> AssignmentRead:
+async def read_assignment(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    assignment_id: uuid.UUID,
+    replayed: bool = False,
+) -> AssignmentRead | None:
+    """One assignment, single or bulk, explained in the same words."""
     row = await repository.get_assignment(
         connection, tenant_id=tenant_id, assignment_id=assignment_id
     )
     if row is None:
+        return None
+    names = await repository.names_of(
+        connection, tenant_id=tenant_id, ids=referenced_ids(row["explanation"])
+    )
+    return to_read(row, names=names, replayed=replayed)
+
+
+async def _replay(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, assignment_id: uuid.UUID
+) -> AssignmentRead:
+    read = await read_assignment(
+        connection, tenant_id=tenant_id, assignment_id=assignment_id, replayed=True
+    )
+    if read is None:
         raise NotFound(f"the assignment {assignment_id} of this Idempotency-Key no longer exists")
-    return to_read(row, territory_name=row["territory_name"], replayed=True)
+    return read
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What the read half decided; the write half commits it."""
+
+    compiled: CompiledAlignment
+    match: asyncpg.Record
+    decision: Decision
+    body_hash: str
+    domain: str | None
+    postal_code: str | None
 
 
 async def assign_lead(
+    pool: asyncpg.Pool,
+    *,
+    cache: CompiledAlignmentCache,
+    proximity: ServiceClient | None,
+    proximity_timeout_seconds: float,
+    tenant_id: uuid.UUID,
+    api_key: str,
+    lead: LeadIn,
+    idempotency_key: str | None,
+    alignment_id: uuid.UUID | None = None,
+) -> AssignmentRead:
+    """Match (one round trip), rank by proximity if the territory asks (no connection held
+    while waiting for it), commit (one round trip). ``alignment_id``: route against that
+    alignment instead of the tenant's active one."""
+    async with pool.acquire() as connection:
+        prepared = await _prepare(
+            connection,
+            cache=cache,
+            tenant_id=tenant_id,
+            lead=lead,
+            idempotency_key=idempotency_key,
+            alignment_id=alignment_id,
+        )
+        if isinstance(prepared, AssignmentRead):
+            return prepared
+        if not _consults_proximity(prepared.compiled, prepared.decision):
+            return await _commit(
+                connection,
+                tenant_id=tenant_id,
+                lead=lead,
+                idempotency_key=idempotency_key,
+                prepared=prepared,
+                ranked=None,
+                proximity_step=None,
+            )
+    ranked, proximity_step = await _ranked_reps(
+        client=proximity,
+        timeout_seconds=proximity_timeout_seconds,
+        api_key=api_key,
+        compiled=prepared.compiled,
+        decision=prepared.decision,
+    )
+    async with pool.acquire() as connection:
+        return await _commit(
+            connection,
+            tenant_id=tenant_id,
+            lead=lead,
+            idempotency_key=idempotency_key,
+            prepared=prepared,
+            ranked=ranked,
+            proximity_step=proximity_step,
+        )
+
+
+async def assign_lead_in_transaction(
     connection: asyncpg.Connection,
     *,
     cache: CompiledAlignmentCache,
@@ -290,8 +396,47 @@ async def assign_lead(
     idempotency_key: str | None,
     alignment_id: uuid.UUID | None = None,
 ) -> AssignmentRead:
-    """``alignment_id``: route against that alignment (a draft, for a rolled-back preview)
-    instead of the tenant's active one."""
+    """The same assignment on one connection the caller holds in its own transaction
+    (reassignment, the rolled-back preview), so that its writes and theirs commit or roll back
+    together; it waits for the proximity service holding that connection."""
+    prepared = await _prepare(
+        connection,
+        cache=cache,
+        tenant_id=tenant_id,
+        lead=lead,
+        idempotency_key=idempotency_key,
+        alignment_id=alignment_id,
+    )
+    if isinstance(prepared, AssignmentRead):
+        return prepared
+    ranked, proximity_step = await _ranked_reps(
+        client=proximity,
+        timeout_seconds=proximity_timeout_seconds,
+        api_key=api_key,
+        compiled=prepared.compiled,
+        decision=prepared.decision,
+    )
+    return await _commit(
+        connection,
+        tenant_id=tenant_id,
+        lead=lead,
+        idempotency_key=idempotency_key,
+        prepared=prepared,
+        ranked=ranked,
+        proximity_step=proximity_step,
+    )
+
+
+async def _prepare(
+    connection: asyncpg.Connection,
+    *,
+    cache: CompiledAlignmentCache,
+    tenant_id: uuid.UUID,
+    lead: LeadIn,
+    idempotency_key: str | None,
+    alignment_id: uuid.UUID | None,
+) -> _Prepared | AssignmentRead:
+    """The decision, or the answer of an earlier request with this Idempotency-Key."""
     body_hash = request_hash(lead)
     domain = lead_domain(lead)
     try:
@@ -341,13 +486,20 @@ async def assign_lead(
     decision = await _decide(
         connection, tenant_id=tenant_id, compiled=compiled, match=match, lead=lead
     )
-    ranked, proximity_step = await _ranked_reps(
-        client=proximity,
-        timeout_seconds=proximity_timeout_seconds,
-        api_key=api_key,
-        compiled=compiled,
-        decision=decision,
-    )
+    return _Prepared(compiled, match, decision, body_hash, domain, postal_code)
+
+
+async def _commit(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    lead: LeadIn,
+    idempotency_key: str | None,
+    prepared: _Prepared,
+    ranked: list[uuid.UUID] | None,
+    proximity_step: dict[str, Any] | None,
+) -> AssignmentRead:
+    compiled, decision, match = prepared.compiled, prepared.decision, prepared.match
     steps = decision.steps + ([proximity_step] if proximity_step else [])
     row = await repository.commit_assignment(
         connection,
@@ -358,17 +510,25 @@ async def assign_lead(
         fixed_rep_id=decision.fixed_rep_id,
         ranked_rep_ids=ranked,
         idempotency_key=idempotency_key,
-        request_hash=body_hash,
-        lead=_lead_columns(lead, domain=domain, postal_code=postal_code),
+        request_hash=prepared.body_hash,
+        lead=_lead_columns(lead, domain=prepared.domain, postal_code=prepared.postal_code),
         account_id=decision.account_id,
         matched_rule=decision.matched_rule,
         explanation=steps,
     )
     if row["replayed"]:
-        if row["stored_request_hash"] != body_hash:
+        if row["stored_request_hash"] != prepared.body_hash:
             raise IdempotencyKeyReused()
         # A concurrent request with the same key committed first: answer with its assignment.
         return await _replay(connection, tenant_id=tenant_id, assignment_id=row["assignment_id"])
+    # Every name the text needs is at hand: no round trip to look them up.
+    names = {territory_id: info.name for territory_id, info in compiled.territories.items()}
+    if match["account_id"] is not None:
+        names[match["account_id"]] = match["account_name"]
+    if match["owner_rep_id"] is not None:
+        names[match["owner_rep_id"]] = match["owner_name"]
+    if row["rep_id"] is not None:
+        names[row["rep_id"]] = row["rep_name"]
     return AssignmentRead(
         assignment_id=row["assignment_id"],
         lead_id=row["lead_id"],
@@ -380,6 +540,6 @@ async def assign_lead(
         # The function's: "fallback" when no rep of the matched territory could take the lead.
         matched_rule=row["matched_rule"],
         distribution_rule=row["distribution_rule"],
-        explanation=row["explanation"],
+        explanation=render(row["explanation"], names=names),
         created_at=row["created_at"],
     )

@@ -1,10 +1,13 @@
 -- The write half of single-lead assignment, one statement: choose the rep, write the lead, the
--- assignment and the idempotency record. The row lock on the territory (taken by bumping its turn
--- counter) serialises turns. When the matched territory has no rep to give (nobody eligible,
--- everyone at capacity) the lead escalates to the fallback territory: an `escalation` step says
--- so and the stored (and returned) matched_rule becomes 'fallback'.
--- Loaded by the migration 8fae8901f742; a change here needs a migration that reloads it.
-CREATE FUNCTION assign_lead_commit(
+-- assignment and the idempotency record. The row lock on the territory's turn counter (the narrow
+-- territory_turn row, bumped first) serialises turns. When the matched territory has no rep to
+-- give (nobody eligible, everyone at capacity) the lead escalates to the fallback territory: an
+-- `escalation` step says so and the stored (and returned) matched_rule becomes 'fallback'.
+-- Steps are typed data (services/assignment/leads/explanation.py is their schema and renders
+-- their text); the bulk path writes the same steps (services/assignment/bulk/explanation.py).
+-- Loaded by the migration 20b1bebcae2d; a change here needs a migration that reloads it (and a
+-- snapshot of the replaced version under migrations/sql/ for its downgrade).
+CREATE OR REPLACE FUNCTION assign_lead_commit(
     p_tenant uuid,
     p_alignment uuid,
     p_territory uuid,
@@ -86,32 +89,31 @@ BEGIN
                 v_steps := v_steps || jsonb_build_array(jsonb_build_object(
                     'step', 'escalation', 'outcome', 'escalated',
                     'from_territory_id', v_territory, 'territory_id', p_fallback,
-                    'reason', v_reason,
-                    'detail', 'No rep of the territory matched by ' || p_matched_rule
-                              || ' can take the lead (' || v_note
-                              || '): escalated to the alignment''s fallback territory.'));
+                    'reason', v_reason));
                 v_territory := p_fallback;
                 v_matched_rule := 'fallback';
             END IF;
             SELECT t.distribution_rule, t.required_skills INTO v_rule, v_required
               FROM territory t WHERE t.id = v_territory AND t.tenant_id = p_tenant;
             -- The row lock taken here serialises every turn in this territory.
-            UPDATE territory t SET turn_counter = t.turn_counter + 1
-             WHERE t.id = v_territory RETURNING t.turn_counter - 1 INTO v_turn;
+            INSERT INTO territory_turn AS tt (territory_id, tenant_id, turn_counter)
+            VALUES (v_territory, p_tenant, 1)
+            ON CONFLICT ON CONSTRAINT pk_territory_turn
+            DO UPDATE SET turn_counter = tt.turn_counter + 1
+            RETURNING tt.turn_counter - 1 INTO v_turn;
             SELECT array_agg(m.rep_id ORDER BY m.rep_id) INTO v_candidates
               FROM territory_member m JOIN rep r ON r.id = m.rep_id
              WHERE m.territory_id = v_territory AND m.role = 'owner' AND r.active
                AND r.skills @> v_required;
             v_n := coalesce(array_length(v_candidates, 1), 0);
             IF v_n = 0 THEN
-                v_note := 'no active owner with the required skills';
                 v_reason := 'no_eligible_owner';
                 v_steps := v_steps || jsonb_build_array(jsonb_build_object(
                     'step', 'distribution', 'territory_id', v_territory, 'rule', v_rule,
-                    'outcome', 'no_rep', 'reason', v_reason,
-                    'detail', 'The territory has ' || v_note || '.'));
+                    'outcome', 'no_rep', 'reason', v_reason));
                 CONTINUE;
             END IF;
+            -- The turn the pick used; NULL when it did not use one (weighted, a ranked rep).
             v_note := NULL;
             IF v_rule = 'proximity' AND p_ranked_reps IS NOT NULL THEN
                 FOREACH v_try IN ARRAY p_ranked_reps LOOP
@@ -122,13 +124,6 @@ BEGIN
                         EXIT WHEN v_rep IS NOT NULL;
                     END IF;
                 END LOOP;
-                IF v_rep IS NOT NULL THEN
-                    v_note := 'the eligible rep closest socially, with capacity left';
-                ELSE
-                    v_note := 'no ranked rep is an eligible owner with capacity left; round robin';
-                END IF;
-            ELSIF v_rule = 'proximity' THEN
-                v_note := 'proximity ranking unavailable; round robin';
             ELSIF v_rule = 'weighted' THEN
                 -- Smooth weighted round robin: the rep furthest below their weighted share.
                 SELECT m.rep_id INTO v_rep FROM territory_member m
@@ -136,7 +131,6 @@ BEGIN
                    AND m.rep_id = ANY (v_candidates)
                  ORDER BY (m.assigned_count + 1) / m.weight, m.rep_id LIMIT 1;
                 UPDATE rep SET open_assignments = open_assignments + 1 WHERE id = v_rep;
-                v_note := 'weighted round robin: the rep furthest below their weighted share';
             ELSIF v_rule = 'capacity' THEN
                 FOR i IN 0 .. v_n - 1 LOOP
                     v_try := v_candidates[((v_turn + i) % v_n) + 1];
@@ -148,32 +142,29 @@ BEGIN
                     EXIT WHEN v_rep IS NOT NULL;
                 END LOOP;
                 IF v_rep IS NULL THEN
-                    v_note := 'every eligible owner is at capacity';
                     v_reason := 'at_capacity';
                     v_steps := v_steps || jsonb_build_array(jsonb_build_object(
                         'step', 'distribution', 'territory_id', v_territory, 'rule', v_rule,
-                        'outcome', 'no_rep', 'reason', v_reason,
-                        'detail', 'Every eligible owner is at capacity.'));
+                        'outcome', 'no_rep', 'reason', v_reason));
                     CONTINUE;
                 END IF;
-                v_note := 'round robin over the reps with capacity left, turn ' || v_turn;
+                v_note := v_turn::text;
             END IF;
             IF v_rep IS NULL THEN
                 v_rep := v_candidates[(v_turn % v_n) + 1];
                 UPDATE rep SET open_assignments = open_assignments + 1 WHERE id = v_rep;
-                v_note := coalesce(v_note || ', turn ' || v_turn, 'round robin, turn ' || v_turn);
+                v_note := v_turn::text;
             END IF;
             UPDATE territory_member m SET assigned_count = m.assigned_count + 1
              WHERE m.territory_id = v_territory AND m.rep_id = v_rep AND m.role = 'owner';
-            v_steps := v_steps || jsonb_build_array(jsonb_build_object(
+            v_steps := v_steps || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
                 'step', 'distribution', 'territory_id', v_territory, 'rule', v_rule,
-                'outcome', 'assigned', 'rep_id', v_rep,
-                'detail', 'Picked by ' || v_note || ' among ' || v_n || ' eligible owner(s).'));
+                'outcome', 'assigned', 'rep_id', v_rep, 'eligible', v_n,
+                'turn', v_note::bigint)));
         END LOOP;
         IF v_rep IS NULL THEN
             v_steps := v_steps || jsonb_build_array(jsonb_build_object(
-                'step', 'queue', 'territory_id', v_territory, 'outcome', 'queued',
-                'detail', 'No rep can take the lead now; it waits in the territory''s queue.'));
+                'step', 'queue', 'territory_id', v_territory, 'outcome', 'queued'));
         END IF;
     END IF;
 
