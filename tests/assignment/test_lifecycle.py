@@ -412,7 +412,7 @@ async def _footprint(db: asyncpg.Connection, tenant_id: uuid.UUID) -> dict[str, 
         SELECT (SELECT count(*) FROM lead WHERE tenant_id = $1) AS leads,
                (SELECT count(*) FROM assignment WHERE tenant_id = $1) AS assignments,
                (SELECT count(*) FROM audit_event WHERE tenant_id = $1) AS audit_events,
-               (SELECT array_agg(turn_counter ORDER BY id) FROM territory
+               (SELECT array_agg(turn_counter ORDER BY territory_id) FROM territory_turn
                  WHERE tenant_id = $1) AS turns,
                (SELECT array_agg(open_assignments ORDER BY id) FROM rep
                  WHERE tenant_id = $1) AS open_assignments,
