@@ -14,7 +14,10 @@ class ReferenceNotFound(NotFound):
 
 
 class PeriodOutOfOrder(InvalidInput):
-    def __init__(self) -> None:
-        super().__init__(
-            "period_end must be after period_start (the end day is exclusive)", field="period_end"
-        )
+    def __init__(self, field: str = "period_end") -> None:
+        super().__init__(f"{field} must be after the start (the end day is exclusive)", field=field)
+
+
+class PeriodInvalid(InvalidInput):
+    def __init__(self, detail: str, *, field: str = "period") -> None:
+        super().__init__(detail, field=field)

@@ -19,7 +19,7 @@ EXPECTED_TABLES = {
     "tenant", "api_key", "audit_event", "idempotency_record", "rep", "alignment", "territory",
     "territory_member", "account", "lead", "assignment", "postal_code", "basic_unit",
     "unit_adjacency", "scenario", "person", "connection", "opportunity", "activity", "quota",
-    "territory_part", "assignment_job", "assignment_job_error",
+    "territory_part", "assignment_job", "assignment_job_error", "metrics_settings", "exchange_rate",
 }  # fmt: skip
 
 
