@@ -2,9 +2,12 @@
 
 from fastapi import FastAPI
 
+from services.metrics.activities.router import router as activities_router
+from services.metrics.kpis.router import kpi_router
 from services.metrics.kpis.router import router as kpis_router
 from services.metrics.opportunities.router import router as opportunities_router
 from services.metrics.quotas.router import router as quotas_router
+from services.metrics.settings.router import router as settings_router
 from shared.app_factory import create_service_app
 from shared.settings import Settings
 
@@ -14,7 +17,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="metrics",
         title="Metrics",
         description="Quotas, opportunities and KPIs such as quota attainment and win rate.",
-        routers=[quotas_router, opportunities_router, kpis_router],
+        routers=[
+            settings_router,
+            quotas_router,
+            opportunities_router,
+            activities_router,
+            kpis_router,
+            kpi_router,
+        ],
         downstream=["assignment"],
         settings=settings,
     )

@@ -21,3 +21,12 @@ class PeriodOutOfOrder(InvalidInput):
 class PeriodInvalid(InvalidInput):
     def __init__(self, detail: str, *, field: str = "period") -> None:
         super().__init__(detail, field=field)
+
+
+class SubjectInvalid(InvalidInput):
+    def __init__(self, *, both: bool) -> None:
+        super().__init__(
+            "KPIs are for one rep or one territory: send rep_id or territory_id, "
+            + ("not both" if both else "one of them"),
+            field="territory_id" if both else "rep_id",
+        )

@@ -138,7 +138,7 @@ async def workload(
     return int(row.accounts), int(row.reps), capacity
 
 
-def reps_of_tenant(*, tenant_id: uuid.UUID) -> Select[tuple[uuid.UUID, str]]:
+def reps_of_tenant(*, tenant_id: uuid.UUID) -> Select[uuid.UUID, str]:
     """Every rep of the tenant: (id, name), to left-join KPIs onto for leaderboards."""
     return select(Rep.id.label("subject_id"), Rep.name.label("name")).where(
         Rep.tenant_id == tenant_id
@@ -147,7 +147,7 @@ def reps_of_tenant(*, tenant_id: uuid.UUID) -> Select[tuple[uuid.UUID, str]]:
 
 def territories_of_alignment(
     *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
-) -> Select[tuple[uuid.UUID, str]]:
+) -> Select[uuid.UUID, str]:
     """Every territory of an alignment: (id, name)."""
     return select(Territory.id.label("subject_id"), Territory.name.label("name")).where(
         Territory.tenant_id == tenant_id, Territory.alignment_id == alignment_id
@@ -201,8 +201,8 @@ def territory_profile(*, tenant_id: uuid.UUID, alignment_id: uuid.UUID) -> Selec
 
 
 def accounts_of_alignment(
-    *, tenant_id: uuid.UUID, territory_ids: Select[tuple[uuid.UUID]]
-) -> Select[tuple[uuid.UUID, uuid.UUID]]:
+    *, tenant_id: uuid.UUID, territory_ids: Select[Any]
+) -> Select[uuid.UUID, uuid.UUID | None]:
     """(account id, territory id) of the accounts placed in the given territories."""
     return select(Account.id.label("account_id"), Account.territory_id).where(
         Account.tenant_id == tenant_id, Account.territory_id.in_(territory_ids)

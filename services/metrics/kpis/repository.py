@@ -3,8 +3,10 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import Float, RowMapping, and_, cast, func, select, true
+from sqlalchemy import Float, RowMapping, and_, bindparam, cast, func, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import reference_queries
@@ -72,3 +74,63 @@ async def rep_attainment(
         ).label("win_rate"),
     ).select_from(opportunity_totals.join(quota_total, true()))
     return (await session.execute(statement)).mappings().one()
+
+
+_KPI_SET_SQL = (Path(__file__).parent / "kpi_set.sql").read_text()
+_UUIDS = ARRAY(UUID(as_uuid=True))
+# Fixed fragments per subject kind: (opportunity, activity, own quota, descendants' quota).
+_SUBJECT_FRAGMENTS = {
+    "rep": ("o.rep_id = :rep_id", "a.rep_id = :rep_id", "q.rep_id = :rep_id", "false"),
+    "territory": (
+        "o.territory_id = ANY(:territory_ids)",
+        "a.territory_id = ANY(:territory_ids)",
+        "q.territory_id = :territory_id",
+        "q.territory_id = ANY(:descendant_ids)",
+    ),
+}
+
+
+async def kpi_set(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    rep_id: uuid.UUID | None,
+    territory_ids: list[uuid.UUID] | None,
+    windows: dict[str, datetime],
+    start_day: date,
+    end_day: date,
+) -> RowMapping:
+    """One row of totals for a rep, or a territory and its descendants (root first).
+
+    ``windows`` holds the instants ``start_at``, ``end_at``, ``previous_start_at``,
+    ``previous_end_at``, ``year_ago_start_at``, ``year_ago_end_at``, ``as_of`` and ``scan_from``.
+    """
+    kind = "rep" if rep_id is not None else "territory"
+    subject, activity_subject, quota_subject, quota_descendants = _SUBJECT_FRAGMENTS[kind]
+    statement = text(
+        _KPI_SET_SQL.format(
+            subject=subject,
+            activity_subject=activity_subject,
+            quota_subject=quota_subject,
+            quota_descendants=quota_descendants,
+        )
+    )
+    params: dict[str, object] = {
+        "tenant_id": tenant_id,
+        "start_day": start_day,
+        "end_day": end_day,
+        **windows,
+    }
+    if rep_id is not None:
+        params["rep_id"] = rep_id
+    else:
+        assert territory_ids
+        statement = statement.bindparams(
+            bindparam("territory_ids", type_=_UUIDS), bindparam("descendant_ids", type_=_UUIDS)
+        )
+        params |= {
+            "territory_ids": territory_ids,
+            "territory_id": territory_ids[0],
+            "descendant_ids": territory_ids[1:],
+        }
+    return (await session.execute(statement, params)).mappings().one()
