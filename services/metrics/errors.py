@@ -30,3 +30,20 @@ class SubjectInvalid(InvalidInput):
             + ("not both" if both else "one of them"),
             field="territory_id" if both else "rep_id",
         )
+
+
+class TooManyBuckets(InvalidInput):
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            f"the range holds {count} buckets, at most {limit} are served: "
+            "choose a coarser grain or a shorter range",
+            field="grain",
+        )
+
+
+class AlignmentRequired(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            "a territory leaderboard ranks the territories of one alignment: send alignment_id",
+            field="alignment_id",
+        )

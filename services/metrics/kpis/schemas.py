@@ -76,3 +76,39 @@ class KpiSetRead(BaseModel):
     accounts_per_rep: Kpi
     capacity: Kpi = Field(description="Summed capacity of the reps")
     capacity_used: Kpi = Field(description="accounts / capacity")
+
+
+class LeaderboardRow(BaseModel):
+    rank: int = Field(description="1 is best; equal values share a rank")
+    subject_id: uuid.UUID
+    name: str
+    revenue: float
+    quota: float | None
+    attainment: float | None = Field(description="null without a quota in the period")
+    won_count: int
+    lost_count: int
+    win_rate: float | None = Field(description="null when nothing closed in the period")
+
+
+class LeaderboardRead(BaseModel):
+    by: Literal["rep", "territory"]
+    order_by: Literal["revenue", "attainment", "win_rate"]
+    period: PeriodRead
+    rows: list[LeaderboardRow]
+
+
+class TimeSeriesPoint(BaseModel):
+    start: date
+    end: date = Field(description="Exclusive")
+    revenue: float
+    won_count: int
+    lost_count: int
+    activities: int
+
+
+class TimeSeriesRead(BaseModel):
+    subject: Literal["rep", "territory"]
+    subject_id: uuid.UUID
+    grain: Literal["month", "quarter", "year"]
+    period: PeriodRead
+    points: list[TimeSeriesPoint]

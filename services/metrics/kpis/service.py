@@ -3,13 +3,29 @@
 import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import periods, reference_queries
-from services.metrics.errors import PeriodOutOfOrder, ReferenceNotFound, SubjectInvalid
+from services.metrics.errors import (
+    AlignmentRequired,
+    PeriodOutOfOrder,
+    ReferenceNotFound,
+    SubjectInvalid,
+    TooManyBuckets,
+)
 from services.metrics.kpis import repository
-from services.metrics.kpis.schemas import AttainmentRead, Kpi, KpiSetRead, PeriodRead
+from services.metrics.kpis.schemas import (
+    AttainmentRead,
+    Kpi,
+    KpiSetRead,
+    LeaderboardRead,
+    LeaderboardRow,
+    PeriodRead,
+    TimeSeriesPoint,
+    TimeSeriesRead,
+)
 from services.metrics.periods import Period
 from services.metrics.settings import service as settings_service
 from services.metrics.settings.service import TenantCalendar
@@ -251,4 +267,134 @@ async def kpi_set(
             capacity_kpi.reason or "",
             "the reps' capacity is 0",
         ),
+    )
+
+
+GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+MAX_BUCKETS = 120
+
+
+def buckets(period: Period, grain: str) -> list[tuple[date, date]]:
+    """Consecutive local periods of ``grain`` from the period's start; the last one clipped."""
+    step = GRAIN_MONTHS[grain]
+    edges: list[tuple[date, date]] = []
+    first = period.start
+    while first < period.end:
+        if len(edges) == MAX_BUCKETS:
+            months = (period.end.year - period.start.year) * 12 + (
+                period.end.month - period.start.month
+            )
+            raise TooManyBuckets(-(-months // step), MAX_BUCKETS)
+        following = periods.add_months(date(first.year, first.month, 1), step)
+        edges.append((first, min(following, period.end)))
+        first = following
+    return edges
+
+
+async def time_series(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    rep_id: uuid.UUID | None,
+    territory_id: uuid.UUID | None,
+    grain: Literal["month", "quarter", "year"],
+    period: str | None,
+    start: date | None,
+    end: date | None,
+) -> TimeSeriesRead:
+    territory_ids = await subject_territories(
+        session, tenant_id=tenant_id, rep_id=rep_id, territory_id=territory_id
+    )
+    resolved, calendar = await resolve_period(
+        session, tenant_id=tenant_id, period=period, start=start, end=end
+    )
+    zone = calendar.time_zone
+    edges = buckets(resolved, grain)
+    rows = await repository.time_series(
+        session,
+        tenant_id=tenant_id,
+        rep_id=rep_id,
+        territory_ids=territory_ids,
+        buckets=[
+            (first, last, periods.local_midnight(first, zone), periods.local_midnight(last, zone))
+            for first, last in edges
+        ],
+    )
+    return TimeSeriesRead(
+        subject="rep" if rep_id is not None else "territory",
+        subject_id=rep_id if rep_id is not None else territory_ids[0],  # type: ignore[index]
+        grain=grain,
+        period=_period_read(resolved, calendar),
+        points=[
+            TimeSeriesPoint(
+                start=row["bucket_start"],
+                end=row["bucket_end"],
+                revenue=float(row["revenue"]),
+                won_count=row["won_count"],
+                lost_count=row["lost_count"],
+                activities=row["activities"],
+            )
+            for row in rows
+        ],
+    )
+
+
+async def leaderboard(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    by: Literal["rep", "territory"],
+    order_by: Literal["revenue", "attainment", "win_rate"],
+    alignment_id: uuid.UUID | None,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    limit: int,
+) -> LeaderboardRead:
+    if by == "territory":
+        if alignment_id is None:
+            raise AlignmentRequired()
+        if not await reference_queries.alignment_exists(
+            session, tenant_id=tenant_id, alignment_id=alignment_id
+        ):
+            raise ReferenceNotFound("alignment_id", alignment_id)
+        subjects = reference_queries.territories_of_alignment(
+            tenant_id=tenant_id, alignment_id=alignment_id
+        )
+    else:
+        subjects = reference_queries.reps_of_tenant(tenant_id=tenant_id)
+    resolved, calendar = await resolve_period(
+        session, tenant_id=tenant_id, period=period, start=start, end=end
+    )
+    zone = calendar.time_zone
+    rows = await repository.leaderboard(
+        session,
+        tenant_id=tenant_id,
+        subjects=subjects,
+        by=by,
+        order_by=order_by,
+        start_at=periods.local_midnight(resolved.start, zone),
+        end_at=periods.local_midnight(resolved.end, zone),
+        start_day=resolved.start,
+        end_day=resolved.end,
+        limit=limit,
+    )
+    return LeaderboardRead(
+        by=by,
+        order_by=order_by,
+        period=_period_read(resolved, calendar),
+        rows=[
+            LeaderboardRow(
+                rank=row["rank"],
+                subject_id=row["subject_id"],
+                name=row["name"],
+                revenue=float(row["revenue"]),
+                quota=float(row["quota"]) if row["quota"] is not None else None,
+                attainment=row["attainment"],
+                won_count=row["won_count"],
+                lost_count=row["lost_count"],
+                win_rate=row["win_rate"],
+            )
+            for row in rows
+        ],
     )
