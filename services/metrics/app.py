@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.metrics.activities.router import router as activities_router
+from services.metrics.health.router import router as health_router
 from services.metrics.kpis.router import kpi_router
 from services.metrics.kpis.router import router as kpis_router
 from services.metrics.opportunities.router import router as opportunities_router
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             activities_router,
             kpis_router,
             kpi_router,
+            health_router,
         ],
         downstream=["assignment"],
         settings=settings,

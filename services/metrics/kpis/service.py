@@ -95,7 +95,7 @@ def _growth(revenue: float, before: float, period: Period) -> Kpi:
     return Kpi(value=revenue / before - 1)
 
 
-def _period_read(period: Period, calendar: TenantCalendar) -> PeriodRead:
+def period_read(period: Period, calendar: TenantCalendar) -> PeriodRead:
     return PeriodRead(
         label=period.label,
         start=period.start,
@@ -226,9 +226,9 @@ async def kpi_set(
         subject="rep" if rep_id is not None else "territory",
         subject_id=rep_id if rep_id is not None else territory_ids[0],  # type: ignore[index]
         territories_included=len(territory_ids) if territory_ids is not None else None,
-        period=_period_read(resolved, calendar),
-        previous_period=_period_read(previous, calendar),
-        year_ago_period=_period_read(year_ago, calendar),
+        period=period_read(resolved, calendar),
+        previous_period=period_read(previous, calendar),
+        year_ago_period=period_read(year_ago, calendar),
         revenue=Kpi(value=revenue),
         previous_revenue=Kpi(value=previous_revenue),
         growth_vs_previous=_growth(revenue, previous_revenue, previous),
@@ -324,7 +324,7 @@ async def time_series(
         subject="rep" if rep_id is not None else "territory",
         subject_id=rep_id if rep_id is not None else territory_ids[0],  # type: ignore[index]
         grain=grain,
-        period=_period_read(resolved, calendar),
+        period=period_read(resolved, calendar),
         points=[
             TimeSeriesPoint(
                 start=row["bucket_start"],
@@ -382,7 +382,7 @@ async def leaderboard(
     return LeaderboardRead(
         by=by,
         order_by=order_by,
-        period=_period_read(resolved, calendar),
+        period=period_read(resolved, calendar),
         rows=[
             LeaderboardRow(
                 rank=row["rank"],
