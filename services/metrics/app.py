@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.metrics.activities.router import router as activities_router
+from services.metrics.forecasts.router import router as forecasts_router
 from services.metrics.health.router import router as health_router
 from services.metrics.kpis.router import kpi_router
 from services.metrics.kpis.router import router as kpis_router
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             kpis_router,
             kpi_router,
             health_router,
+            forecasts_router,
         ],
         downstream=["assignment"],
         settings=settings,
