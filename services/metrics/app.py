@@ -8,6 +8,7 @@ from services.metrics.health.router import router as health_router
 from services.metrics.kpis.router import kpi_router
 from services.metrics.kpis.router import router as kpis_router
 from services.metrics.opportunities.router import router as opportunities_router
+from services.metrics.potential.router import router as potential_router
 from services.metrics.quotas.router import router as quotas_router
 from services.metrics.settings.router import router as settings_router
 from shared.app_factory import create_service_app
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             kpi_router,
             health_router,
             forecasts_router,
+            potential_router,
         ],
         downstream=["assignment"],
         settings=settings,

@@ -8,6 +8,7 @@ nothing here writes, and nothing else in the metrics service names these tables.
 """
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -217,3 +218,21 @@ async def alignment_exists(
             select(exists().where(Alignment.tenant_id == tenant_id, Alignment.id == alignment_id))
         )
     )
+
+
+def account_firmographics(
+    *, tenant_id: uuid.UUID
+) -> Select[
+    uuid.UUID, str, uuid.UUID | None, str | None, int | None, Decimal | None, Decimal | None
+]:
+    """Every account of the tenant with what a potential model may learn from: (account_id,
+    name, territory_id, industry, employee_count, annual_revenue, potential as stated)."""
+    return select(
+        Account.id.label("account_id"),
+        Account.name,
+        Account.territory_id,
+        Account.industry,
+        Account.employee_count,
+        Account.annual_revenue,
+        Account.potential,
+    ).where(Account.tenant_id == tenant_id)

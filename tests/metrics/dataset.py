@@ -11,19 +11,23 @@ rep B (capacity 5) of T2. Accounts: acct1, acct2 in T1 owned by A (potential 100
 
 Opportunities (amounts in EUR unless noted):
 
-===========  ====  ===  ====  ======  =====================  =====================
-external id  terr  rep  acct  amount  opened (UTC)           closed (UTC), status
-===========  ====  ===  ====  ======  =====================  =====================
-won-0        T1    A    -     3,000   -                      2025-01-31 23:30 won  (Feb 1 00:30 Berlin: Q1)
-won-1        T1    A    1     10,000  2025-01-01 00:00       2025-02-10 12:00 won  (40.5 days)
-won-2        T1    A    2     2,000$  2025-04-20 21:59:59    2025-04-30 21:59:59 won (23:59:59 Berlin: Q1, 10 days, 1,000 EUR)
-won-3        T1    A    1     5,000   2025-04-01 00:00       2025-04-30 22:00 won  (May 1 00:00 Berlin: Q2)
-lost-1       T1    A    -     4,000   -                      2025-03-01 10:00 lost
-open-1       T1    A    -     6,000   2025-03-01 00:00       - open
-won-prev     T1    A    -     5,000   -                      2024-12-15 12:00 won  (previous quarter)
-won-ya       T1    A    2     4,000   -                      2024-03-10 12:00 won  (a year earlier)
-won-4        T2    B    3     8,000   -                      2025-03-15 12:00 won
-===========  ====  ===  ====  ======  =====================  =====================
+===========  ====  ===  ====  ======  ===================  ===================  ======
+external id  terr  rep  acct  amount  opened (UTC)         closed (UTC)         status
+===========  ====  ===  ====  ======  ===================  ===================  ======
+won-0        T1    A    -     3,000   -                    2025-01-31 23:30     won
+won-1        T1    A    1     10,000  2025-01-01 00:00     2025-02-10 12:00     won
+won-2        T1    A    2     2,000$  2025-04-20 21:59:59  2025-04-30 21:59:59  won
+won-3        T1    A    1     5,000   2025-04-01 00:00     2025-04-30 22:00     won
+lost-1       T1    A    -     4,000   -                    2025-03-01 10:00     lost
+open-1       T1    A    -     6,000   2025-03-01 00:00     -                    open
+won-prev     T1    A    -     5,000   -                    2024-12-15 12:00     won
+won-ya       T1    A    2     4,000   -                    2024-03-10 12:00     won
+won-4        T2    B    3     8,000   -                    2025-03-15 12:00     won
+===========  ====  ===  ====  ======  ===================  ===================  ======
+
+won-0 closes at 00:30 on 1 February in Berlin: Q1. won-1 took 40.5 days. won-2 (2,000 USD =
+1,000 EUR) closes at 23:59:59 on 30 April in Berlin: Q1, after 10 days. won-3 closes at 00:00
+on 1 May in Berlin: Q2. won-prev is in the previous quarter, won-ya a year earlier.
 
 Quotas for FY2026-Q1: T1 20,000, T2 10,000 (R has none of its own).
 Activities: T1/A 2025-01-31 23:30Z (Q1 in Berlin), 2025-03-03 09:00Z, 2025-04-30 22:10Z (Q2);

@@ -102,8 +102,8 @@ async def test_whitespace_accounts_in_the_window(
     client: httpx.AsyncClient, tenant: TenantWithKey, data: Dataset
 ) -> None:
     # 90 days before May 1 (Berlin): every account had an opportunity opened or closed.
-    wide = {row["name"]: row["whitespace_accounts"] for row in (await health(client, tenant, data))["territories"]}  # fmt: skip
-    assert wide == {"T1": 0, "T2": 0, "T3": 0}
+    wide = (await health(client, tenant, data))["territories"]
+    assert {row["name"]: row["whitespace_accounts"] for row in wide} == {"T1": 0, "T2": 0, "T3": 0}
     # 30 days: acct3's only opportunity (won-4) closed on March 15, before April 1.
     narrow = await health(client, tenant, data, whitespace_days=30)
     assert {row["name"]: row["whitespace_accounts"] for row in narrow["territories"]} == {
