@@ -10,6 +10,7 @@ from services.metrics.kpis.router import router as kpis_router
 from services.metrics.opportunities.router import router as opportunities_router
 from services.metrics.potential.router import router as potential_router
 from services.metrics.quotas.router import router as quotas_router
+from services.metrics.quotas.router import suggestions_router
 from services.metrics.settings.router import router as settings_router
 from shared.app_factory import create_service_app
 from shared.settings import Settings
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             health_router,
             forecasts_router,
             potential_router,
+            suggestions_router,
         ],
         downstream=["assignment"],
         settings=settings,
