@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         name="metrics",
         title="Metrics",
-        description="Quotas, opportunities and KPIs such as quota attainment and win rate.",
+        description="Opportunities, activities and quotas; KPIs, leaderboards, time series, "
+        "territory health, account potential, quota suggestions and revenue forecasts.",
         routers=[
             settings_router,
             quotas_router,

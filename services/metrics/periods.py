@@ -17,6 +17,9 @@ from services.metrics.errors import PeriodInvalid, PeriodOutOfOrder
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Years served: wide enough for any sales history, narrow enough that a period a year (or a
+# season of history) earlier is still a date.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 # Custom ranges beyond this are refused: nobody reads a KPI over decades, and it bounds the work.
 MAX_CUSTOM_DAYS = 3 * 366
 
@@ -70,6 +73,14 @@ class Period:
         )
 
 
+def check_day(day: date, field: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise PeriodInvalid(
+            f"{field} must lie in the years {FIRST_YEAR} to {LAST_YEAR}", field=field
+        )
+    return day
+
+
 def fiscal_year_start(fiscal_year: int, start_month: int) -> date:
     return date(fiscal_year if start_month == 1 else fiscal_year - 1, start_month, 1)
 
@@ -85,6 +96,9 @@ def resolve(
     if period is not None:
         if start is not None or end is not None:
             raise PeriodInvalid("send period, or start and end, not both")
+        year = int(period[:4]) if period[:4].isdigit() else FIRST_YEAR
+        if not FIRST_YEAR < year < LAST_YEAR:
+            raise PeriodInvalid(f"the year must lie between {FIRST_YEAR} and {LAST_YEAR}")
         if match := _YEAR.match(period):
             first = fiscal_year_start(int(match[1]), fiscal_year_start_month)
             return Period(f"FY{match[1]}", first, add_months(first, 12), 12)
@@ -101,6 +115,8 @@ def resolve(
         )
     if start is None or end is None:
         raise PeriodInvalid("send period (2026, 2026-Q1, 2026-03), or both start and end")
+    check_day(start, "start")
+    check_day(end, "end")
     if end <= start:
         raise PeriodOutOfOrder(field="end")
     if (end - start).days > MAX_CUSTOM_DAYS:

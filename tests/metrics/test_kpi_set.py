@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import TenantWithKey
 from tests.metrics.dataset import Dataset, arrange
+from tests.metrics.factories import make_rep
 
 
 @pytest.fixture
@@ -236,3 +237,26 @@ async def test_another_tenants_territory_is_unknown(
         headers=other_tenant.headers,
     )
     assert response.status_code == 404, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/metrics/kpis", {"period": "0001-Q1"}),
+        ("/metrics/kpis", {"start": "0001-01-01", "end": "0001-02-01"}),
+        ("/metrics/forecast", {"as_of": "0001-01-01"}),
+    ],
+)
+async def test_dates_outside_the_years_served_are_refused(
+    client: httpx.AsyncClient,
+    tenant: TenantWithKey,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    path: str,
+    params: dict[str, str],
+) -> None:
+    rep_id = await make_rep(sessionmaker, tenant_id=tenant.tenant_id)
+    response = await client.get(
+        path, params={"rep_id": str(rep_id), **params}, headers=tenant.headers
+    )
+    assert response.status_code == 422, response.text
+    assert "1900" in response.json()["detail"]

@@ -43,7 +43,9 @@ async def revenue_forecast(
     )
     calendar = await settings_service.calendar(session, tenant_id=tenant_id)
     zone = calendar.time_zone
-    today = as_of or datetime.now(UTC).astimezone(zone).date()
+    today = (
+        periods.check_day(as_of, "as_of") if as_of else datetime.now(UTC).astimezone(zone).date()
+    )
     first_future = current_period_start(today, grain, calendar.fiscal_year_start_month)
     step = STEP[grain]
     starts = [periods.add_months(first_future, -step * k) for k in range(history_periods, 0, -1)]

@@ -9,11 +9,16 @@ from services.metrics.potential import service
 from services.metrics.potential.schemas import PotentialModelRead
 from shared.auth import ReadPrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 
 router = APIRouter(prefix="/metrics", tags=["account potential"])
 
 
-@router.get("/account-potential", operation_id="account_potential.get")
+@router.get(
+    "/account-potential",
+    operation_id="account_potential.get",
+    responses={422: problem_doc("as_of outside the years served")},
+)
 async def get_account_potential(
     session: SessionDep,
     principal: ReadPrincipal,

@@ -23,7 +23,7 @@ async def account_potential(
 ) -> PotentialModelRead:
     calendar = await settings_service.calendar(session, tenant_id=tenant_id)
     zone = calendar.time_zone
-    end = as_of or datetime.now(UTC).astimezone(zone).date()
+    end = periods.check_day(as_of, "as_of") if as_of else datetime.now(UTC).astimezone(zone).date()
     start = periods.add_months(date(end.year, end.month, 1), -months).replace(day=min(end.day, 28))
     rows = await repository.accounts_with_revenue(
         session,
