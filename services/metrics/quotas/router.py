@@ -17,7 +17,12 @@ from shared.pagination import Page, PageDep
 router = APIRouter(prefix="/metrics/quotas", tags=["quotas"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, operation_id="quotas.create")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="quotas.create",
+    responses={404: problem_doc("The rep or territory is not in this tenant")},
+)
 async def create_quota(
     body: QuotaCreate, session: SessionDep, principal: WritePrincipal
 ) -> QuotaRead:
