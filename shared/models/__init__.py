@@ -20,7 +20,14 @@ from shared.models.assignment import (
     TerritoryPart,
 )
 from shared.models.base import Base
-from shared.models.metrics import Activity, Opportunity, OpportunityStatus, Quota
+from shared.models.metrics import (
+    Activity,
+    ExchangeRate,
+    MetricsSettings,
+    Opportunity,
+    OpportunityStatus,
+    Quota,
+)
 from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
 from shared.models.proximity import (
     Connection,
@@ -48,9 +55,11 @@ __all__ = [
     "BasicUnit",
     "Connection",
     "DistributionRule",
+    "ExchangeRate",
     "IdempotencyRecord",
     "Lead",
     "MemberRole",
+    "MetricsSettings",
     "Opportunity",
     "OpportunityStatus",
     "Person",

@@ -5,7 +5,18 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +35,49 @@ class Opportunity(Base):
     __table_args__ = (
         Index("uq_opportunity_tenant_id_external_id", "tenant_id", "external_id", unique=True),
         Index("ix_opportunity_tenant_id_territory_id", "tenant_id", "territory_id"),
+        # KPI sets read a subject's opportunities closed in a range, or still open at a moment,
+        # from these indexes alone (index-only scans: the KPI columns are included).
+        Index(
+            "ix_opportunity_kpi_territory",
+            "tenant_id",
+            "territory_id",
+            "closed_at",
+            postgresql_include=[
+                "status",
+                "amount_reporting",
+                "opened_at",
+                "created_at",
+                "account_id",
+            ],
+        ),
+        Index(
+            "ix_opportunity_kpi_rep",
+            "tenant_id",
+            "rep_id",
+            "closed_at",
+            postgresql_include=[
+                "status",
+                "amount_reporting",
+                "opened_at",
+                "created_at",
+                "account_id",
+            ],
+        ),
+        # Leaderboards: every opportunity closed in a period, whoever holds it.
+        Index(
+            "ix_opportunity_kpi_closed",
+            "tenant_id",
+            "closed_at",
+            postgresql_include=["status", "amount_reporting", "rep_id", "territory_id"],
+        ),
+        # "New customer": an account's first won opportunity; this finds earlier wins.
+        Index(
+            "ix_opportunity_won_account",
+            "tenant_id",
+            "account_id",
+            "closed_at",
+            postgresql_where=text("status = 'won'"),
+        ),
     )
 
     id: Mapped[UuidPk]
@@ -44,6 +98,10 @@ class Opportunity(Base):
         _enum(OpportunityStatus, "opportunity_status"), server_default="open"
     )
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), server_default="0")
+    # ISO 4217; amount is in this currency. KPIs add amount_reporting: the amount in the
+    # tenant's reporting currency at the rate known when the opportunity was written.
+    currency: Mapped[str] = mapped_column(String(3), server_default="USD")
+    amount_reporting: Mapped[Decimal] = mapped_column(Numeric(18, 2), server_default="0")
     is_new_business: Mapped[bool] = mapped_column(server_default="true")
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -53,7 +111,18 @@ class Opportunity(Base):
 
 class Activity(Base):
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_tenant_id_occurred_at", "tenant_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_activity_tenant_id_occurred_at", "tenant_id", "occurred_at"),
+        Index("ix_activity_kpi_territory", "tenant_id", "territory_id", "occurred_at"),
+        Index("ix_activity_kpi_rep", "tenant_id", "rep_id", "occurred_at"),
+        Index(
+            "uq_activity_tenant_id_external_id",
+            "tenant_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[UuidPk]
     tenant_id: Mapped[TenantId]
@@ -65,6 +134,10 @@ class Activity(Base):
     )
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
+    # The territory the account was in when the activity happened (like an opportunity's).
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="SET NULL")
     )
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("opportunity.id", ondelete="SET NULL")
@@ -96,3 +169,40 @@ class Quota(Base):
         Numeric(18, 2), CheckConstraint("amount >= 0", name="amount_non_negative")
     )
     created_at: Mapped[CreatedAt]
+
+
+class MetricsSettings(Base):
+    """A tenant's calendar and money: how periods are cut and which currency KPIs are in."""
+
+    __tablename__ = "metrics_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    # IANA name; period boundaries are local midnights in this zone.
+    time_zone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    # 1 = January. A fiscal year is named after the calendar year it ends in.
+    fiscal_year_start_month: Mapped[int] = mapped_column(
+        SmallInteger,
+        CheckConstraint(
+            "fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_year_start_month_range"
+        ),
+        server_default="1",
+    )
+    currency: Mapped[str] = mapped_column(String(3), server_default="USD")
+    updated_at: Mapped[UpdatedAt]
+
+
+class ExchangeRate(Base):
+    """Units of the reporting currency one unit of ``currency`` is worth."""
+
+    __tablename__ = "exchange_rate"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(
+        Numeric(20, 10), CheckConstraint("rate > 0", name="rate_positive")
+    )
+    updated_at: Mapped[UpdatedAt]

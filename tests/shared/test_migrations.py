@@ -19,7 +19,7 @@ EXPECTED_TABLES = {
     "tenant", "api_key", "audit_event", "idempotency_record", "rep", "alignment", "territory",
     "territory_member", "territory_turn", "account", "lead", "assignment", "postal_code",
     "basic_unit", "unit_adjacency", "scenario", "person", "connection", "proximity_graph_version",
-    "proximity_job", "opportunity", "activity", "quota",
+    "proximity_job", "opportunity", "activity", "quota", "metrics_settings", "exchange_rate",
     "territory_part", "assignment_job", "assignment_job_error", "assignment_transition",
 }  # fmt: skip
 

@@ -14,3 +14,12 @@ class ClosedAtRequired(InvalidInput):
 class ClosedBeforeOpened(InvalidInput):
     def __init__(self) -> None:
         super().__init__("closed_at must not be before opened_at", field="closed_at")
+
+
+class ExchangeRateMissing(InvalidInput):
+    def __init__(self, currency: str, reporting_currency: str) -> None:
+        super().__init__(
+            f"no exchange rate from {currency} to the reporting currency {reporting_currency}: "
+            f"set one with PUT /metrics/exchange-rates/{currency} first",
+            field="currency",
+        )

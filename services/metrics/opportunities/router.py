@@ -10,6 +10,7 @@ from services.metrics.opportunities import service
 from services.metrics.opportunities.schemas import OpportunityRead, OpportunityUpsert
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
+from shared.errors import problem_doc
 from shared.models import OpportunityStatus
 from shared.pagination import Page, PageDep
 
@@ -24,7 +25,10 @@ router = APIRouter(prefix="/metrics/opportunities", tags=["opportunities"])
         http_status.HTTP_200_OK: {
             "model": OpportunityRead,
             "description": "The opportunity with this external_id existed and was replaced",
-        }
+        },
+        http_status.HTTP_404_NOT_FOUND: problem_doc(
+            "The account, rep or territory is not in this tenant"
+        ),
     },
 )
 async def upsert_opportunity(

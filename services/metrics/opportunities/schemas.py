@@ -21,6 +21,11 @@ class OpportunityBase(BaseModel):
     stage: Text | None = Field(default=None, max_length=100, description="Your CRM's stage name")
     status: OpportunityStatus = OpportunityStatus.open
     amount: Decimal = Field(default=Decimal("0"), ge=0, max_digits=18, decimal_places=2)
+    currency: Text | None = Field(
+        default=None,
+        pattern="^[A-Z]{3}$",
+        description="ISO 4217 code of amount; omitted: the tenant's reporting currency",
+    )
     opened_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = Field(
         default=None, description="Required once the opportunity is won or lost"
@@ -35,5 +40,9 @@ class OpportunityUpsert(OpportunityBase):
 
 class OpportunityRead(OpportunityBase):
     id: uuid.UUID
+    currency: str
+    amount_reporting: Decimal = Field(
+        description="amount in the reporting currency at the rate known when it was written"
+    )
     created_at: datetime
     updated_at: datetime

@@ -1,14 +1,20 @@
 """Opportunity rules: references from the tenant, closed ones carry a consistent closed_at."""
 
 import uuid
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import reference_queries
 from services.metrics.errors import ReferenceNotFound
 from services.metrics.opportunities import repository
-from services.metrics.opportunities.errors import ClosedAtRequired, ClosedBeforeOpened
+from services.metrics.opportunities.errors import (
+    ClosedAtRequired,
+    ClosedBeforeOpened,
+    ExchangeRateMissing,
+)
 from services.metrics.opportunities.schemas import OpportunityRead, OpportunityUpsert
+from services.metrics.settings import service as settings_service
 from shared.models import Opportunity, OpportunityStatus
 
 
@@ -23,6 +29,8 @@ def to_read(opportunity: Opportunity) -> OpportunityRead:
         stage=opportunity.stage,
         status=opportunity.status,
         amount=opportunity.amount,
+        currency=opportunity.currency,
+        amount_reporting=opportunity.amount_reporting,
         opened_at=opportunity.opened_at,
         closed_at=opportunity.closed_at,
         created_at=opportunity.created_at,
@@ -51,9 +59,17 @@ async def upsert_opportunity(
     )
     if missing is not None:
         raise ReferenceNotFound(*missing)
-    opportunity, created = await repository.upsert(
-        session, tenant_id=tenant_id, values=data.model_dump()
+    calendar = await settings_service.calendar(session, tenant_id=tenant_id)
+    currency = data.currency or calendar.currency
+    rate = await settings_service.rate_to_reporting(
+        session, tenant_id=tenant_id, currency=currency, reporting_currency=calendar.currency
     )
+    if rate is None:
+        raise ExchangeRateMissing(currency, calendar.currency)
+    values = data.model_dump()
+    values["currency"] = currency
+    values["amount_reporting"] = (data.amount * rate).quantize(Decimal("0.01"))
+    opportunity, created = await repository.upsert(session, tenant_id=tenant_id, values=values)
     return to_read(opportunity), created
 
 
