@@ -792,11 +792,12 @@ async def holding_account(
 
 
 async def bulk_write_waiting(db: asyncpg.Connection) -> None:
-    """Until a bulk job's session waits for a row lock (the held account)."""
+    """Until a bulk job's session waits for a row lock (the held account). Of this database
+    only: another suite on the same server may have bulk sessions waiting too."""
     for _ in range(1200):
         waiting = await db.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'assignment-bulk'"
-            " AND wait_event_type = 'Lock'"
+            " AND wait_event_type = 'Lock' AND datname = current_database()"
         )
         if waiting:
             return
