@@ -20,6 +20,7 @@ SCHEMA = "procrastinate"
 BLUEPRINTS = {
     "jobs": "shared.jobs.recovery:blueprint",
     "assignment": "services.assignment.bulk.tasks:blueprint",
+    "planning": "services.planning.scenarios.tasks:blueprint",
 }
 
 
