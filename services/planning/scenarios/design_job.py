@@ -45,6 +45,18 @@ async def run(settings: Settings, *, tenant_id: uuid.UUID, scenario_id: uuid.UUI
     )
     try:
         await _run(connection, tenant_id=tenant_id, scenario_id=scenario_id)
+    except Exception:
+        # Not left 'running' for ever: the scenario says it failed, the log says why.
+        logger.exception("design failed", extra={"scenario_id": str(scenario_id)})
+        await repository.finish(
+            connection,
+            tenant_id=tenant_id,
+            scenario_id=scenario_id,
+            status="failed",
+            statistics=None,
+            error="the design failed on the worker; try again, or report the scenario id",
+        )
+        raise
     finally:
         await connection.close()
 

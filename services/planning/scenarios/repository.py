@@ -85,7 +85,7 @@ async def status_of(
     connection: asyncpg.Connection, *, tenant_id: uuid.UUID, scenario_id: uuid.UUID
 ) -> str | None:
     status: str | None = await connection.fetchval(
-        "SELECT status::text FROM scenario WHERE tenant_id = $1 AND id = $2",
+        "SELECT status FROM scenario WHERE tenant_id = $1 AND id = $2",
         tenant_id,
         scenario_id,
     )
@@ -116,7 +116,7 @@ async def finish(
     """Record the outcome; a scenario cancelled meanwhile stays cancelled (with its best plan)."""
     await connection.execute(
         "UPDATE scenario SET status = CASE WHEN status = 'cancelled' THEN status"
-        " ELSE $3::scenario_status END, statistics = $4, error = $5, progress = 1,"
+        " ELSE $3 END, statistics = $4, error = $5, progress = 1,"
         " finished_at = coalesce(finished_at, now()), updated_at = now()"
         " WHERE tenant_id = $1 AND id = $2",
         tenant_id,
