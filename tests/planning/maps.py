@@ -61,7 +61,12 @@ def zip_voronoi(state: str, *, seed: int = 7) -> VoronoiMap:
     )
     edges, lengths = rook_adjacency(cells, lat0)
     return VoronoiMap(
-        codes, cells, np.column_stack([accounts, potential]), edges, lengths, coordinates  # type: ignore[arg-type]
+        codes,
+        cells,
+        np.column_stack([accounts, potential]),
+        edges,
+        lengths,
+        coordinates,
     )
 
 

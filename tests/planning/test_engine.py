@@ -25,7 +25,11 @@ def connecticut() -> VoronoiMap:
 
 
 def problem(
-    measures: NDArray[np.float64] | None = None, *, k: int = 7, seconds: float = 2.0, **extra: object
+    measures: NDArray[np.float64] | None = None,
+    *,
+    k: int = 7,
+    seconds: float = 2.0,
+    **extra: object,
 ) -> DesignProblem:
     ct = connecticut()
     return DesignProblem(
@@ -53,7 +57,9 @@ def pieces(edges: NDArray[np.int64], assignment: NDArray[np.int64], territory: i
     return len(np.unique(labels[members]))
 
 
-def deviations(measures: NDArray[np.float64], assignment: NDArray[np.int64], k: int) -> NDArray[np.float64]:
+def deviations(
+    measures: NDArray[np.float64], assignment: NDArray[np.int64], k: int
+) -> NDArray[np.float64]:
     sums = np.zeros((k, measures.shape[1]))
     np.add.at(sums, assignment, measures)
     target = measures.sum(axis=0) / k
@@ -66,7 +72,9 @@ def test_design_is_contiguous_and_within_tolerance_on_every_measure() -> None:
     assert result.feasible, result.violations
     assert all(pieces(ct.edges, result.assignment, t) == 1 for t in range(7))
     assert deviations(ct.measures, result.assignment, 7).max() <= TOLERANCE + 1e-9
-    assert np.allclose(result.max_relative_deviation, deviations(ct.measures, result.assignment, 7).max(axis=0))
+    assert np.allclose(
+        result.max_relative_deviation, deviations(ct.measures, result.assignment, 7).max(axis=0)
+    )
     # Compactness: far fewer cut edges than a random contiguous plan would have (~half of all).
     assert result.cut_edges < 0.25 * len(ct.edges)
 
@@ -95,7 +103,10 @@ def test_explicit_adjacency_with_an_island_joins_it_to_its_nearest_unit() -> Non
             np.column_stack([grid[:-1].ravel(), grid[1:].ravel()]),
         ]
     )
-    coordinates = np.array([[col * 1000.0, row * 1000.0] for row in range(side) for col in range(side)] + [[7000.0, 0.0]])
+    coordinates = np.array(
+        [[col * 1000.0, row * 1000.0] for row in range(side) for col in range(side)]
+        + [[7000.0, 0.0]]
+    )
     measures = np.ones((37, 1))
     result = solve(
         DesignProblem(
@@ -125,7 +136,9 @@ def test_an_unreachable_tolerance_is_answered_with_the_measure_and_the_best_plan
     # The best plan is still returned, contiguous, with its deviations.
     assert all(pieces(ct.edges, result.assignment, t) == 1 for t in range(7))
     assert result.max_relative_deviation[0] >= 2.0  # the heavy unit's territory: >3x its share
-    assert np.isclose(result.max_relative_deviation[0], deviations(heavy, result.assignment, 7)[:, 0].max())
+    assert np.isclose(
+        result.max_relative_deviation[0], deviations(heavy, result.assignment, 7)[:, 0].max()
+    )
 
 
 def test_more_territories_than_units_is_refused_in_words() -> None:
@@ -152,7 +165,10 @@ def test_should_stop_ends_the_search_at_once() -> None:
 
 def test_progress_reports_fractions_and_best_plans() -> None:
     reports: list[tuple[float, int]] = []
-    solve(problem(seconds=1.5), progress=lambda f, best: reports.append((f, best.cut_edges if best else -1)))
+    solve(
+        problem(seconds=1.5),
+        progress=lambda f, best: reports.append((f, best.cut_edges if best else -1)),
+    )
     assert reports and all(0 <= f < 1 for f, _ in reports)
     assert all(cut > 0 for _, cut in reports)
 
@@ -184,7 +200,12 @@ def test_a_rep_leaving_hands_the_territory_to_its_neighbours() -> None:
     ct = connecticut()
     original = solve(problem(seconds=1.5))
     realigned = solve(
-        problem(k=6, seconds=2.0, current=original.assignment, objective=Objective(disruption_weight=10.0))
+        problem(
+            k=6,
+            seconds=2.0,
+            current=original.assignment,
+            objective=Objective(disruption_weight=10.0),
+        )
     )
     assert realigned.feasible, realigned.violations
     assert realigned.assignment.max() == 5
@@ -194,3 +215,19 @@ def test_a_rep_leaving_hands_the_territory_to_its_neighbours() -> None:
     assert (realigned.assignment[left] != 6).all()
     stayed = (realigned.assignment[~left] == original.assignment[~left]).mean()
     assert stayed > 0.6
+
+
+def test_a_new_rep_gets_a_territory_carved_from_the_largest() -> None:
+    ct = connecticut()
+    original = solve(problem(seconds=1.5))
+    realigned = solve(
+        problem(
+            k=8,
+            seconds=2.0,
+            current=original.assignment,
+            objective=Objective(disruption_weight=10.0),
+        )
+    )
+    assert realigned.feasible, realigned.violations
+    assert all(pieces(ct.edges, realigned.assignment, t) == 1 for t in range(8))
+    assert deviations(ct.measures, realigned.assignment, 8).max() <= TOLERANCE + 1e-9

@@ -161,7 +161,9 @@ async def test_unreachable_tolerance_and_cancel(
     assert body["status"] == "succeeded"
     result = body["result"]
     assert not result["feasible"]
-    assert "'accounts'" in result["violations"][0] and "Widen the tolerance" in result["violations"][0]
+    assert (
+        "'accounts'" in result["violations"][0] and "Widen the tolerance" in result["violations"][0]
+    )
     assert result["max_relative_deviation"]["accounts"] > 1.0
     assert len(result["assignment"]) == len(ri.codes)
 

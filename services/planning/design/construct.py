@@ -34,7 +34,7 @@ def spread_seeds(
         )
     else:
         nearest = np.full(len(pool), np.inf)
-    for territory in np.flatnonzero(seeds < 0):
+    for missing in np.flatnonzero(seeds < 0).tolist():
         if np.isinf(nearest).all():
             pick = int(rng.integers(len(pool)))
         else:
@@ -45,8 +45,10 @@ def spread_seeds(
                 if total > 0
                 else int(rng.integers(len(pool)))
             )
-        seeds[territory] = pool[pick]
-        nearest = np.minimum(nearest, np.linalg.norm(coordinates[pool] - coordinates[pool[pick]], axis=1))
+        seeds[missing] = pool[pick]
+        nearest = np.minimum(
+            nearest, np.linalg.norm(coordinates[pool] - coordinates[pool[pick]], axis=1)
+        )
     return seeds
 
 
@@ -68,14 +70,18 @@ def grow(
     assignment[seeds] = np.arange(k)
     safe_targets = np.where(targets > 0, targets, 1.0)
     fill = np.zeros((k, weights.shape[1]))
-    np.add.at(fill, assignment[assignment >= 0], weights[assignment >= 0] / safe_targets[assignment[assignment >= 0]])
+    np.add.at(
+        fill,
+        assignment[assignment >= 0],
+        weights[assignment >= 0] / safe_targets[assignment[assignment >= 0]],
+    )
     # Ties broken at random so that every start of a multistart differs.
     jitter = rng.random(n) * 1e-6
     frontiers: list[list[tuple[float, int]]] = [[] for _ in range(k)]
-    for unit in np.flatnonzero(assignment >= 0):
-        territory = int(assignment[unit])
+    for start in np.flatnonzero(assignment >= 0).tolist():
+        territory = int(assignment[start])
         seed_xy = coordinates[seeds[territory]]
-        for v in graph.neighbours[unit]:
+        for v in graph.neighbours[start]:
             if assignment[v] < 0:
                 distance = float(np.hypot(*(coordinates[v] - seed_xy)))
                 heapq.heappush(frontiers[territory], (distance + jitter[v], v))
@@ -116,7 +122,10 @@ def fill_unassigned(graph: Graph, assignment: NDArray[np.int64]) -> None:
 
 
 def repair_contiguity(
-    graph: Graph, assignment: NDArray[np.int64], anchors: NDArray[np.int64], locked: NDArray[np.int64]
+    graph: Graph,
+    assignment: NDArray[np.int64],
+    anchors: NDArray[np.int64],
+    locked: NDArray[np.int64],
 ) -> None:
     """Make every territory one piece, in place: a piece holding locked units is joined to the
     territory's anchor (seed) piece by the shortest path through unlocked units; any other
@@ -132,7 +141,9 @@ def repair_contiguity(
         locked_pieces = np.unique(labels[(locked >= 0) & stray[labels]])
         for piece in locked_pieces:
             territory = int(assignment[np.flatnonzero(labels == piece)[0]])
-            _join_piece(graph, assignment, labels, piece, int(anchor_piece[territory]), territory, locked)
+            _join_piece(
+                graph, assignment, labels, piece, int(anchor_piece[territory]), territory, locked
+            )
         count, labels = territory_pieces(n, graph.edges, assignment)
         anchor_piece = labels[anchors]
         stray = np.ones(count, dtype=bool)
@@ -148,7 +159,9 @@ def repair_contiguity(
         border = graph.directed_weights[crossing]
         best: dict[int, tuple[float, int]] = {}
         totals: dict[tuple[int, int], float] = {}
-        for piece, territory, length in zip(piece_of.tolist(), other.tolist(), border.tolist(), strict=True):
+        for piece, territory, length in zip(
+            piece_of.tolist(), other.tolist(), border.tolist(), strict=True
+        ):
             key = (piece, territory)
             totals[key] = totals.get(key, 0.0) + length
             if totals[key] > best.get(piece, (-1.0, -1))[0]:

@@ -139,9 +139,7 @@ class _Model:
         )
         self.travel_weight = objective.travel_weight
         self.current = (
-            None
-            if problem.current is None
-            else np.asarray(problem.current, dtype=np.int64).copy()
+            None if problem.current is None else np.asarray(problem.current, dtype=np.int64).copy()
         )
         costs = (
             np.ones(self.n)
@@ -155,7 +153,9 @@ class _Model:
 
     # --- balance -------------------------------------------------------------------------
 
-    def violation_rows(self, sums: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    def violation_rows(
+        self, sums: NDArray[np.float64], rows: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
         """Relative excess beyond the bounds of each territory ``rows[i]`` holding ``sums[i]``."""
         over = np.maximum(sums - self.upper[rows], 0.0) + np.maximum(self.lower[rows] - sums, 0.0)
         return (over[:, self.balanced] / self.scale[self.balanced]).sum(axis=1)
@@ -216,7 +216,9 @@ class _Model:
 class _Search:
     """One tabu search state: the plan, its territory sums and sizes, the best plan seen."""
 
-    def __init__(self, model: _Model, assignment: NDArray[np.int64], rng: np.random.Generator) -> None:
+    def __init__(
+        self, model: _Model, assignment: NDArray[np.int64], rng: np.random.Generator
+    ) -> None:
         self.model = model
         self.rng = rng
         self.assignment = assignment.copy()
@@ -335,9 +337,7 @@ class _Search:
                 break
         if not applied:
             return False
-        self.violation = float(
-            self.model.violation_rows(self.sums, np.arange(self.model.k)).sum()
-        )
+        self.violation = float(self.model.violation_rows(self.sums, np.arange(self.model.k)).sum())
         self.value = self.model.objective(self.assignment)
         return True
 
@@ -371,9 +371,7 @@ class _Search:
             ):
                 self._apply(unit, donor, receiver)
                 self.tabu_until[unit] = self.iteration + 3
-        self.violation = float(
-            self.model.violation_rows(self.sums, np.arange(self.model.k)).sum()
-        )
+        self.violation = float(self.model.violation_rows(self.sums, np.arange(self.model.k)).sum())
         self.value = self.model.objective(self.assignment)
 
 
@@ -507,9 +505,7 @@ def _constructed(model: _Model, rng: np.random.Generator) -> NDArray[np.int64]:
     seeds = _anchor_seeds(model, rng)
     weights = model.balanced_measures if model.balanced.any() else np.ones((model.n, 1))
     targets = (
-        model.balanced_targets
-        if model.balanced.any()
-        else np.full((model.k, 1), model.n / model.k)
+        model.balanced_targets if model.balanced.any() else np.full((model.k, 1), model.n / model.k)
     )
     assignment = grow(model.graph, model.coordinates, weights, targets, seeds, model.locked, rng)
     repair_contiguity(model.graph, assignment, seeds, model.locked)
@@ -537,14 +533,20 @@ def _from_current(model: _Model, rng: np.random.Generator) -> NDArray[np.int64]:
         units = np.flatnonzero(assignment == territory)
         if len(units):
             anchors[territory] = units[np.argmax(piece_sizes[labels[units]])]
-    for territory in np.flatnonzero(anchors < 0):
+    for new_territory in np.flatnonzero(anchors < 0).tolist():
         sizes = np.bincount(assignment, minlength=model.k)
         largest = int(np.argmax(sizes))
-        units = np.flatnonzero((assignment == largest) & model.movable)
+        candidates = (assignment == largest) & model.movable
+        candidates[anchors[anchors >= 0]] = False  # the donor keeps its own anchor
+        units = np.flatnonzero(candidates)
+        if not len(units):  # the largest is one unit: any free unit will do
+            spare = model.movable.copy()
+            spare[anchors[anchors >= 0]] = False
+            units = np.flatnonzero(spare)[:1]
         centre = model.coordinates[units].mean(axis=0)
         far = units[np.argmax(np.linalg.norm(model.coordinates[units] - centre, axis=1))]
-        assignment[far] = territory
-        anchors[territory] = far
+        assignment[far] = new_territory
+        anchors[new_territory] = far
     assignment[anchors] = np.arange(model.k)
     repair_contiguity(model.graph, assignment, anchors, model.locked)
     return assignment
@@ -647,9 +649,15 @@ def _balance_violations(model: _Model, sums: NDArray[np.float64]) -> list[str]:
             continue
         worst = int(bad[np.argmax(np.maximum(over[bad], under[bad]))])
         if over[worst] > under[worst]:
-            detail = f"{sums[worst, j]:,.6g} is {over[worst]:,.6g} above its upper bound {model.upper[worst, j]:,.6g}"
+            detail = (
+                f"{sums[worst, j]:,.6g} is {over[worst]:,.6g} above its upper bound"
+                f" {model.upper[worst, j]:,.6g}"
+            )
         else:
-            detail = f"{sums[worst, j]:,.6g} is {under[worst]:,.6g} below its lower bound {model.lower[worst, j]:,.6g}"
+            detail = (
+                f"{sums[worst, j]:,.6g} is {under[worst]:,.6g} below its lower bound"
+                f" {model.lower[worst, j]:,.6g}"
+            )
         messages.append(
             f"measure {balance.name!r} could not be balanced within {rule} in"
             f" {len(bad)} of {model.k} territories; the worst, territory {worst}, at {detail}."

@@ -32,9 +32,7 @@ def build_graph(
     coordinates: NDArray[np.float64],
 ) -> Graph:
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    lengths = (
-        np.ones(len(edges)) if edge_lengths is None else np.asarray(edge_lengths, dtype=float)
-    )
+    lengths = np.ones(len(edges)) if edge_lengths is None else np.asarray(edge_lengths, dtype=float)
     keep = edges[:, 0] != edges[:, 1]
     edges, lengths = edges[keep], lengths[keep]
     # A zero-length border (a point given as adjacent) still counts as a border: give it a
@@ -102,7 +100,7 @@ def territory_pieces(
 ) -> tuple[int, NDArray[np.int64]]:
     """Connected pieces of the territories: (count, piece label per unit)."""
     inside = assignment[edges[:, 0]] == assignment[edges[:, 1]]
-    return connected_components(_adjacency(n, edges[inside]), directed=False)  # type: ignore[no-any-return]
+    return connected_components(_adjacency(n, edges[inside]), directed=False)
 
 
 def stays_connected(

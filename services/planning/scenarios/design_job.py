@@ -61,11 +61,17 @@ async def run(settings: Settings, *, tenant_id: uuid.UUID, scenario_id: uuid.UUI
         await connection.close()
 
 
-async def _run(connection: asyncpg.Connection, *, tenant_id: uuid.UUID, scenario_id: uuid.UUID) -> None:
+async def _run(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, scenario_id: uuid.UUID
+) -> None:
     loop = asyncio.get_running_loop()
     waited_until = loop.time() + ROW_WAIT_SECONDS
-    while (row := await repository.claim(connection, tenant_id=tenant_id, scenario_id=scenario_id)) is None:
-        status = await repository.status_of(connection, tenant_id=tenant_id, scenario_id=scenario_id)
+    while (
+        row := await repository.claim(connection, tenant_id=tenant_id, scenario_id=scenario_id)
+    ) is None:
+        status = await repository.status_of(
+            connection, tenant_id=tenant_id, scenario_id=scenario_id
+        )
         if status is not None or loop.time() > waited_until:
             return  # cancelled before it started, or deleted
         await asyncio.sleep(0.1)
@@ -74,8 +80,12 @@ async def _run(connection: asyncpg.Connection, *, tenant_id: uuid.UUID, scenario
         built = await _build(connection, tenant_id=tenant_id, parameters=parameters)
     except DesignInputError as error:
         await repository.finish(
-            connection, tenant_id=tenant_id, scenario_id=scenario_id, status="failed",
-            statistics=None, error=str(error),
+            connection,
+            tenant_id=tenant_id,
+            scenario_id=scenario_id,
+            status="failed",
+            statistics=None,
+            error=str(error),
         )
         return
     stop = threading.Event()
@@ -90,7 +100,9 @@ async def _run(connection: asyncpg.Connection, *, tenant_id: uuid.UUID, scenario
     try:
         while not task.done():
             await asyncio.wait({task}, timeout=POLL_SECONDS)
-            status = await repository.status_of(connection, tenant_id=tenant_id, scenario_id=scenario_id)
+            status = await repository.status_of(
+                connection, tenant_id=tenant_id, scenario_id=scenario_id
+            )
             if status != "running":
                 stop.set()
             else:
@@ -103,8 +115,12 @@ async def _run(connection: asyncpg.Connection, *, tenant_id: uuid.UUID, scenario
         raise
     statistics = await _statistics(connection, tenant_id=tenant_id, built=built, result=result)
     await repository.finish(
-        connection, tenant_id=tenant_id, scenario_id=scenario_id, status="succeeded",
-        statistics=statistics, error=None,
+        connection,
+        tenant_id=tenant_id,
+        scenario_id=scenario_id,
+        status="succeeded",
+        statistics=statistics,
+        error=None,
     )
 
 
@@ -254,7 +270,9 @@ async def _statistics(
         statistics = {
             "territory": territory,
             "units": len(members),
-            "seed_unit": codes[int(problem.seeds[territory])] if problem.seeds is not None else None,
+            "seed_unit": codes[int(problem.seeds[territory])]
+            if problem.seeds is not None
+            else None,
             "measures": measures,
             "cut_edges": int(cut_per_territory[territory]),
             "polsby_popper": polsby_popper,

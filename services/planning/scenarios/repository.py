@@ -127,7 +127,9 @@ async def finish(
     )
 
 
-async def load_units(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) -> list[asyncpg.Record]:
+async def load_units(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID
+) -> list[asyncpg.Record]:
     """Every unit with its measures and the centroid (a point on its surface) in degrees."""
     return await connection.fetch(
         "SELECT id, code, measures, ST_X(ST_PointOnSurface(geom)) AS lon,"

@@ -27,9 +27,7 @@ async def create_scenario(
     body: ScenarioCreate, session: SessionDep, principal: WritePrincipal, queue: QueueDep
 ) -> ScenarioRead:
     """Queue a territory design (or a realignment from ``current``/``base_scenario_id``)."""
-    return await service.create_scenario(
-        session, queue, tenant_id=principal.tenant_id, data=body
-    )
+    return await service.create_scenario(session, queue, tenant_id=principal.tenant_id, data=body)
 
 
 @router.get(
