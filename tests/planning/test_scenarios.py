@@ -139,6 +139,62 @@ async def test_design_with_locks_then_realign_when_a_rep_leaves(
     }
     assert any(move["why"] == "its territory no longer exists" for move in realigned["moves"])
 
+    # Compare the two plans: every statistic side by side, the moved units on a map.
+    response = await gateway_client.get(
+        f"{SCENARIOS}/{scenario_id}/compare/{realign_id}", headers=tenant.headers
+    )
+    assert response.status_code == 200, response.text
+    comparison = response.json()
+    assert comparison["units_moved"] == realigned["moved_units"]
+    assert comparison["statistics"]["cut_edges"] == {
+        "this": result["cut_edges"],
+        "other": realigned["cut_edges"],
+    }
+    assert len(comparison["territories"]) == K
+    assert comparison["territories"][K - 1]["other"] is None
+    pairs = comparison["difference"]["features"]
+    assert sum(feature["properties"]["units"] for feature in pairs) == realigned["moved_units"]
+    assert all(feature["geometry"]["type"] in ("Polygon", "MultiPolygon") for feature in pairs)
+
+    # The realigned plan becomes a draft alignment in the assignment service, then is published.
+    rep = await gateway_client.post(
+        "/assignment/reps", json={"name": "Rep One"}, headers=tenant.headers
+    )
+    assert rep.status_code == 201, rep.text
+    rep_id = rep.json()["id"]
+    drafted = await gateway_client.post(
+        f"{SCENARIOS}/{realign_id}:draft",
+        json={"owners": [rep_id] * (K - 1), "fallback_territory": 0},
+        headers=tenant.headers,
+    )
+    assert drafted.status_code == 201, drafted.text
+    alignment_id = drafted.json()["alignment_id"]
+    alignment = await gateway_client.get(
+        f"/assignment/alignments/{alignment_id}", headers=tenant.headers
+    )
+    assert alignment.json()["status"] == "draft"
+    assert alignment.json()["territory_count"] == K - 1
+    again = await gateway_client.post(f"{SCENARIOS}/{realign_id}:draft", headers=tenant.headers)
+    assert again.status_code == 409
+    published = await gateway_client.post(
+        f"{SCENARIOS}/{realign_id}:publish", headers=tenant.headers
+    )
+    assert published.status_code == 200, published.text
+    alignment = await gateway_client.get(
+        f"/assignment/alignments/{alignment_id}", headers=tenant.headers
+    )
+    assert alignment.json()["status"] == "active"
+    # An account inside a territory of the plan is now placed by the published alignment.
+    lon, lat = ri.cells[west].representative_point().coords[0]
+    account = await gateway_client.put(
+        "/assignment/accounts/acc-west",
+        json={"name": "West", "location": {"type": "Point", "coordinates": [lon, lat]}},
+        headers=tenant.headers,
+    )
+    assert account.status_code in (200, 201), account.text
+    placed = await gateway_client.get("/assignment/accounts/acc-west", headers=tenant.headers)
+    assert placed.json()["territory_id"] is not None
+
 
 async def test_unreachable_tolerance_and_cancel(
     gateway_client: httpx.AsyncClient, tenant: TenantWithKey

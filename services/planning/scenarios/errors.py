@@ -39,3 +39,29 @@ class UnknownUnits(InvalidInput):
 
 class BadDesignRequest(InvalidInput):
     """A request the units cannot answer (too few units, a measure no unit has…)."""
+
+
+class ScenarioNotReady(Conflict):
+    def __init__(self, scenario_id: uuid.UUID, status: str) -> None:
+        super().__init__(
+            f"scenario {scenario_id} is {status}: only a scenario that succeeded has a plan",
+            field="scenario_id",
+        )
+
+
+class ScenarioAlreadyDrafted(Conflict):
+    def __init__(self, scenario_id: uuid.UUID, alignment_id: uuid.UUID) -> None:
+        super().__init__(
+            f"scenario {scenario_id} is already the draft alignment {alignment_id}; edit or"
+            " publish that one",
+            field="scenario_id",
+        )
+
+
+class ScenarioNotDrafted(Conflict):
+    def __init__(self, scenario_id: uuid.UUID) -> None:
+        super().__init__(
+            f"scenario {scenario_id} has no draft alignment yet: POST"
+            f" /planning/scenarios/{scenario_id}:draft first",
+            field="scenario_id",
+        )

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import BasicUnit, Scenario
@@ -179,3 +179,45 @@ async def dissolve(
         unit_ids,
         territories,
     )
+
+
+async def set_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, scenario_id: uuid.UUID, alignment_id: uuid.UUID
+) -> None:
+    await session.execute(
+        update(Scenario)
+        .where(Scenario.tenant_id == tenant_id, Scenario.id == scenario_id)
+        .values(alignment_id=alignment_id, updated_at=func.now())
+        # The scenario loaded earlier in the request is not refreshed in place: the audit
+        # hook's refresh listener (shared/db.py) has no execution context on that path.
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def dissolve_moves(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    codes: list[str],
+    from_territories: list[int],
+    to_territories: list[int],
+) -> list[tuple[int, int, int, dict[str, Any]]]:
+    """The moved units dissolved per (from, to) pair: (from, to, units, GeoJSON geometry)."""
+    rows = await session.execute(
+        text(
+            "WITH moved AS (SELECT * FROM unnest(CAST(:codes AS text[]),"
+            " CAST(:from_t AS int[]), CAST(:to_t AS int[])) AS m(code, from_t, to_t))"
+            " SELECT moved.from_t, moved.to_t, count(*),"
+            " CAST(ST_AsGeoJSON(ST_Union(unit.geom), 6) AS jsonb)"
+            " FROM moved JOIN basic_unit AS unit"
+            " ON unit.code = moved.code AND unit.tenant_id = :tenant_id"
+            " GROUP BY moved.from_t, moved.to_t ORDER BY moved.from_t, moved.to_t"
+        ),
+        {
+            "codes": codes,
+            "from_t": from_territories,
+            "to_t": to_territories,
+            "tenant_id": tenant_id,
+        },
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]

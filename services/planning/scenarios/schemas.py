@@ -95,3 +95,39 @@ class ScenarioRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+
+
+class ScenarioDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    owners: list[uuid.UUID | None] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="The assignment service's rep owning each territory, by territory index",
+    )
+    fallback_territory: int | None = Field(
+        default=0, ge=0, description="The territory that takes leads matching no other"
+    )
+
+
+class ScenarioDrafted(BaseModel):
+    scenario_id: uuid.UUID
+    alignment_id: uuid.UUID
+    territories: int
+
+
+class ScenarioComparison(BaseModel):
+    scenario_id: uuid.UUID
+    other_scenario_id: uuid.UUID
+    statistics: dict[str, dict[str, Any]] = Field(
+        description="Each overall statistic: this scenario's value and the other's"
+    )
+    territories: list[dict[str, Any]] = Field(
+        description="Per territory, each measure and compactness figure in both scenarios"
+    )
+    units_moved: int
+    moves: list[dict[str, Any]] = Field(description="unit, territory here, territory there")
+    difference: dict[str, Any] = Field(
+        description="GeoJSON: the moved units dissolved by (from, to) pair, map-ready"
+    )
