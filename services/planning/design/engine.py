@@ -269,7 +269,7 @@ class _Search:
             - model.violation_rows(self.sums[donors], donors)
             - model.violation_rows(self.sums[receivers], receivers)
         )
-        if self.violation > _EPS:
+        if self.violation > _EPS and penalty is None:
             # While some bound is missed, also pull every territory towards its target: a
             # gradient that moves slack from where it is to the territories that lack it,
             # where the violation alone is flat (several measures, heavy units).
@@ -341,6 +341,62 @@ class _Search:
         self.value = self.model.objective(self.assignment)
         return True
 
+    def swap_step(self, tries: int = 3) -> bool:
+        """Balance by exchange, where no single move helps (several measures, heavy units):
+        for the territories most out of bounds, the pair (u leaves for a neighbour b, v comes
+        back from b) that most reduces the violation, both moves keeping contiguity."""
+        model, graph, assignment = self.model, self.model.graph, self.assignment
+        per_territory = model.violation_rows(self.sums, np.arange(model.k))
+        source_territory = assignment[graph.source]
+        target_territory = assignment[graph.target]
+        for territory in np.argsort(-per_territory)[:tries].tolist():
+            if per_territory[territory] <= _EPS:
+                break
+            leaving = (source_territory == territory) & (target_territory != territory)
+            for neighbour in np.unique(target_territory[leaving]).tolist():
+                border = leaving & (target_territory == neighbour)
+                outgoing = np.unique(graph.source[border])
+                incoming = np.unique(graph.target[border])
+                outgoing = outgoing[model.movable[outgoing]]
+                incoming = incoming[model.movable[incoming]]
+                if not len(outgoing) or not len(incoming):
+                    continue
+                u, v = np.meshgrid(outgoing, incoming, indexing="ij")
+                u, v = u.ravel(), v.ravel()
+                change = model.measures[v] - model.measures[u]
+                rows_t = np.full(len(u), territory)
+                rows_b = np.full(len(u), neighbour)
+                delta = (
+                    model.violation_rows(self.sums[territory] + change, rows_t)
+                    + model.violation_rows(self.sums[neighbour] - change, rows_b)
+                    - per_territory[territory]
+                    - per_territory[neighbour]
+                )
+                for index in np.argsort(delta)[:20].tolist():
+                    if delta[index] >= -_EPS:
+                        break
+                    if self._try_swap(int(u[index]), int(v[index]), territory, neighbour):
+                        self.violation = float(
+                            model.violation_rows(self.sums, np.arange(model.k)).sum()
+                        )
+                        self.value = model.objective(self.assignment)
+                        return True
+        return False
+
+    def _try_swap(self, unit: int, other: int, territory: int, neighbour: int) -> bool:
+        neighbours = self.model.graph.neighbours
+        if self.sizes[territory] < 2 or not stays_connected(
+            unit, territory, self.assignment_list, neighbours
+        ):
+            return False
+        self._apply(unit, territory, neighbour)
+        joins = any(self.assignment_list[w] == territory for w in neighbours[other])
+        if joins and stays_connected(other, neighbour, self.assignment_list, neighbours):
+            self._apply(other, neighbour, territory)
+            return True
+        self._apply(unit, neighbour, territory)
+        return False
+
     def record_if_best(self) -> bool:
         score = (round(self.violation, 12), self.value)
         best = (round(self.best[0], 12), self.best[1])
@@ -409,10 +465,17 @@ def solve(
     for assignment in starts:
         search = _Search(model, assignment, rng)
         start_deadline = time.monotonic() + share
+        stale = 0
         while not stopper.stop(limit=start_deadline):
-            if not search.step(tenure=0, batch=max(1, model.k // 2), worsening=False):
+            if not search.step(tenure=0, batch=max(1, model.k // 2), worsening=False) and not (
+                search.violation > _EPS and search.swap_step()
+            ):
                 break
-            search.record_if_best()
+            # The pull towards the targets can circle on a plateau: stop when the plan itself
+            # (violation, then objective) has not improved for a while.
+            stale = 0 if search.record_if_best() else stale + 1
+            if stale > 50:
+                break
             iterations += 1
             reporter.report(search.best_assignment, iterations)
         if best_search is None or _better(search.best, best_search.best):
@@ -445,16 +508,24 @@ def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Repor
     # search may step out of the bounds for a move and back in with the next (a swap in two
     # moves); the price rises while the plan is out of bounds and falls while it is in.
     penalty = _PENALTY_START
+    out_of_bounds, repair_after = 0, 20 + model.k
     while not stopper.stop():
+        # Out of bounds for long: repair with balance first (and the pull towards the
+        # targets) from where the search is, then price balance again.
         # Until a plan within bounds is found, balance comes first outright.
-        priced = penalty if search.best[0] <= _EPS else None
-        if not search.step(tenure=base_tenure, batch=max(1, model.k // 2), penalty=priced):
+        priced = penalty if search.best[0] <= _EPS and out_of_bounds < repair_after else None
+        repaired = priced is None and search.violation > _EPS and search.swap_step()
+        if not repaired and not search.step(
+            tenure=base_tenure, batch=max(1, model.k // 2), penalty=priced
+        ):
             search.restart_from_best(kick=max(2, model.k))
         iterations += 1
         if search.violation > _EPS:
             penalty = min(penalty * 1.05, _PENALTY_MAX)
+            out_of_bounds += 1
         else:
             penalty = max(penalty / 1.05, _PENALTY_MIN)
+            out_of_bounds = 0
         if search.record_if_best():
             since_best = 0
             last_improvement = time.monotonic()
@@ -464,10 +535,10 @@ def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Repor
         if since_best >= patience:
             search.restart_from_best(kick=int(search.rng.integers(2, 2 + max(3, model.k))))
             since_best = 0
-        # Converged: a feasible plan unimproved for most of the time spent so far.
+        # Converged: a feasible plan unimproved for half the time budget.
         now = time.monotonic()
         if search.best[0] <= _EPS and now - last_improvement > max(
-            2.0, 0.6 * (now - reporter.started)
+            2.0, 0.5 * (reporter.deadline - reporter.started)
         ):
             break
     return iterations
