@@ -29,6 +29,14 @@ an articulation check on the donor territory. That is what this module does:
    hundreds of moves per vector pass; at a local optimum, the best non-tabu move is taken
    even if it worsens (tabu tenure randomised), and after a long stagnation the search
    restarts from the best plan with a random kick of boundary moves (iterated tabu search).
+   Balance with several measures and heavy units is where single moves stall, so three more
+   devices: while out of bounds, a small pull of every territory towards its targets (moves
+   slack towards the territories lacking it); *swaps* (u leaves territory t for b, v comes
+   back from b: every pair on their border scored at once) for the territories most out of
+   bounds; and, once a plan within bounds is known, balance is *priced* with an adaptive
+   penalty (strategic oscillation, as in Bozkaya et al.): the search may leave the bounds
+   for one move and re-enter with the next, and is sent back to repair (balance first) when
+   it stays out too long. The best plan is always ranked lexicographically.
 3. **Realignment**: with a ``current`` alignment the search starts from it (units of a
    territory that no longer exists go to their neighbours, a new territory starts at a unit
    far from its territory's centre), and disruption (the units' ``move_costs``) is part of the
