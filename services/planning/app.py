@@ -1,10 +1,22 @@
 """Planning service: basic units and adjacency, territory design, scenarios and realignment."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from services.planning.scenarios.router import router as scenarios_router
 from services.planning.units.router import router as units_router
 from shared.app_factory import create_service_app
+from shared.jobs.app import queue_resource
 from shared.settings import Settings
+
+
+@asynccontextmanager
+async def resources(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The job queue: design scenarios run on the worker."""
+    async with queue_resource(app, settings):
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -12,9 +24,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="planning",
         title="Planning",
         description="Basic geographic units with measures and adjacency, and territory design.",
-        routers=[units_router],
+        routers=[units_router, scenarios_router],
         downstream=["assignment"],
         settings=settings,
+        resources=resources,
     )
 
 

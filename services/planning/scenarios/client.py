@@ -1,0 +1,64 @@
+"""The planning service's calls to the assignment service: a scenario becomes a draft
+alignment (its territories imported as GeoJSON), and a draft is published."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from shared.errors import Conflict, InvalidInput, NotFound, UpstreamUnavailable
+from shared.http_client import ServiceClient
+
+
+def get_assignment_client(request: Request) -> ServiceClient:
+    client: ServiceClient = request.app.state.clients["assignment"]
+    return client
+
+
+AssignmentClientDep = Annotated[ServiceClient, Depends(get_assignment_client)]
+
+
+def _raise_for(response: Any, action: str) -> None:
+    """The assignment service's refusal, passed on in its own words."""
+    if response.status_code < 400:
+        return
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    message = f"the assignment service refused to {action}: {detail}"
+    if response.status_code == 404:
+        raise NotFound(message)
+    if response.status_code == 409:
+        raise Conflict(message)
+    if response.status_code == 422:
+        raise InvalidInput(message)
+    raise UpstreamUnavailable(message, service="assignment")
+
+
+async def create_draft(
+    client: ServiceClient, *, api_key: str, name: str, features: list[dict[str, Any]]
+) -> uuid.UUID:
+    """A new draft alignment holding ``features`` as its territories; its id."""
+    response = await client.request(
+        "POST", "/assignment/alignments", api_key=api_key, json={"name": name}
+    )
+    _raise_for(response, "create the draft alignment")
+    alignment_id = uuid.UUID(response.json()["id"])
+    imported = await client.request(
+        "POST",
+        f"/assignment/alignments/{alignment_id}/territories:import",
+        api_key=api_key,
+        params={"repair": "true"},
+        json={"type": "FeatureCollection", "features": features},
+        timeout_seconds=60.0,
+    )
+    _raise_for(imported, "import the scenario's territories")
+    return alignment_id
+
+
+async def publish(client: ServiceClient, *, api_key: str, alignment_id: uuid.UUID) -> None:
+    response = await client.request(
+        "POST", f"/assignment/alignments/{alignment_id}:publish", api_key=api_key, json={}
+    )
+    _raise_for(response, "publish the alignment")
