@@ -84,13 +84,16 @@ def _mark_inserts(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Base, "load", propagate=True)
-def _note_returned(target: object, context: QueryContext) -> None:
+def _note_returned(target: object, context: QueryContext | None) -> None:
+    # An ORM bulk UPDATE refreshing objects already in the session has no query context.
+    if context is None:
+        return
     if context.execution_options.get("audit_inserted") and context.session is not None:
         audit.note_inserted(context.session, inspect(target).mapper, target)
 
 
 @event.listens_for(Base, "refresh", propagate=True)
-def _note_returned_again(target: object, context: QueryContext, attrs: Any) -> None:
+def _note_returned_again(target: object, context: QueryContext | None, attrs: Any) -> None:
     _note_returned(target, context)
 
 
