@@ -27,7 +27,7 @@ import numpy as np
 from bench.planning import targets
 from bench.planning.evaluate import Evaluation, evaluate, units_moved
 from bench.planning.instances import REPO_ROOT, Instance, Spec, build, shifted
-from bench.planning.methods import engine_available
+from bench.planning.methods import ENGINE_PATH_VARIABLE, engine_available
 from bench.planning.table import render
 
 RESULTS_PATH = REPO_ROOT / "bench" / "results" / "planning.json"
@@ -42,7 +42,7 @@ class Case:
     mip_seconds: float = 0.0  # 0: no MIP on this map
     realign: bool = False
     recom_steps: int = 0  # also a ReCom chain of this many steps (its own time, capped)
-    cap_seconds: float = 180.0  # a baseline still running after this is stopped
+    cap_seconds: float = 120.0  # a baseline still running after this is stopped
 
 
 THREE = (0.05, 0.05, 0.05)
@@ -59,8 +59,8 @@ SMALL = ("gerrychain-tree", "gerrychain-recom", "spopt-kmeans", "spopt-maxp")
 
 SUITES: dict[str, tuple[Case, ...]] = {
     "quick": (
-        Case(GRID, 5, SMALL, mip_seconds=20, realign=True, cap_seconds=30),
-        Case(NC, 5, SMALL, mip_seconds=20, cap_seconds=30),
+        Case(GRID, 5, SMALL[:3], mip_seconds=15, realign=True, cap_seconds=20),
+        Case(NC, 5, SMALL[:3], mip_seconds=15, cap_seconds=15),
     ),
     "default": (
         Case(NC, 10, SMALL, mip_seconds=90),
@@ -73,6 +73,16 @@ SUITES: dict[str, tuple[Case, ...]] = {
         Case(ZIP_US, 120, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=240),
     ),
 }
+# The suite's own check that the harness still runs (tests/bench/test_planning_bench.py).
+SUITES["smoke"] = (
+    Case(
+        Spec("grid-16", "grid", 2, (0.10,), size=4, measures=("accounts",)),
+        2,
+        ("gerrychain-tree", "gerrychain-recom", "spopt-kmeans"),
+        mip_seconds=30,
+        cap_seconds=60,
+    ),
+)
 SUITES["full"] = (
     *SUITES["default"][:3],
     Case(VORONOI_500, 30, SMALL, realign=True, recom_steps=10_000, cap_seconds=900),
@@ -149,19 +159,24 @@ class Runner:
         Path(str(stem) + ".json").write_text(json.dumps(request))
         run = Run(instance.name, label or method, seconds)
         started = time.perf_counter()
+        # The baselines' warnings (GerryChain's failed bipartitions) go to a file, not the table.
+        stderr_path = Path(str(stem) + ".stderr")
         try:
-            subprocess.run(
-                [sys.executable, "-m", "bench.planning.worker", str(stem) + ".json"],
-                cwd=REPO_ROOT,
-                timeout=cap_seconds,
-                check=True,
-            )
+            with stderr_path.open("w") as stderr:
+                subprocess.run(
+                    [sys.executable, "-m", "bench.planning.worker", str(stem) + ".json"],
+                    cwd=REPO_ROOT,
+                    timeout=cap_seconds,
+                    check=True,
+                    stderr=stderr,
+                )
         except subprocess.TimeoutExpired:
             run.error = f"stopped after {cap_seconds:.0f} s"
             run.wall_seconds = time.perf_counter() - started
             return run
         except subprocess.CalledProcessError as error:
             run.error = f"worker exited {error.returncode}"
+            run.details["stderr"] = stderr_path.read_text()[-2000:]
             return run
         answer = json.loads(Path(request["output"]).read_text())
         run.error = answer.get("error")
@@ -217,6 +232,13 @@ def run_case(case: Case, runner: Runner, *, ours: str | None) -> dict[str, Any]:
         if run.wall_seconds:
             ours_wall = run.wall_seconds
     for method in case.baselines:
+        tree = next((run for run in runs if run.method == "gerrychain-tree"), None)
+        if method == "gerrychain-recom" and tree is not None and tree.assignment is None:
+            # ReCom starts from the same recursive_tree_part plan: none, no chain.
+            run = Run(instance.name, method, ours_wall, error="no start plan (see gerrychain-tree)")
+            runs.append(run)
+            _show(run)
+            continue
         # ReCom gets the wall time we used, in the same run; the others run to completion.
         seconds = ours_wall if method == "gerrychain-recom" else case.cap_seconds
         cap = seconds + case.cap_seconds if method == "gerrychain-recom" else case.cap_seconds
@@ -306,23 +328,33 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="two small maps, about 2 minutes")
     mode.add_argument("--full", action="store_true", help="adds 30,000 units and 10k-step ReCom")
+    mode.add_argument("--suite", choices=sorted(SUITES), help="a suite by name")
     parser.add_argument("--only", nargs="*", default=(), help="instance names to run")
     parser.add_argument(
         "--baselines-only", action="store_true", help="skip our engine (harness self-test)"
     )
+    parser.add_argument(
+        "--engine-path",
+        type=Path,
+        help="import the engine from this checkout instead (a branch not merged yet)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
     args = parser.parse_args(argv)
+    if args.engine_path:
+        os.environ[ENGINE_PATH_VARIABLE] = str(args.engine_path.resolve())
 
     from bench.assignment.report import machine_info
 
-    suite = "quick" if args.quick else "full" if args.full else "default"
+    suite = args.suite or ("quick" if args.quick else "full" if args.full else "default")
     cases = [c for c in SUITES[suite] if not args.only or c.spec.name in args.only]
     if not cases:
         parser.error(f"no instance named {args.only} in the {suite} suite")
     machine = machine_info()
     ours = "skipped (--baselines-only)" if args.baselines_only else engine_available()
-    log(f"planning benchmark ({suite}) on {machine['nproc']} x {machine['cpu_model']}, "
-        f"load average {machine['load_average_at_start'][0]:.1f}")
+    log(
+        f"planning benchmark ({suite}) on {machine['nproc']} x {machine['cpu_model']}, "
+        f"load average {machine['load_average_at_start'][0]:.1f}"
+    )
     if ours:
         log(f"our engine: {ours}")
     started = time.perf_counter()
@@ -335,10 +367,14 @@ def main(argv: list[str] | None = None) -> int:
     tables = render(cases_done, report)
     results = {
         "benchmark": "planning",
-        "command": "make bench-planning" + (" --quick" if args.quick else ""),
+        "command": " ".join(
+            ["python -m bench.planning", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "suite": suite,
         "machine": {**machine, "load_average_at_end": list(os.getloadavg())},
-        "engine": ours or "services.planning.design.engine.solve",
+        "engine": ours
+        or "services.planning.design.engine.solve"
+        + (f" from {args.engine_path}" if args.engine_path else ""),
         "total_seconds": total,
         "cases": [_jsonable(case) for case in cases_done],
         "targets": [target.as_dict() for target in report],

@@ -92,9 +92,7 @@ def evaluate(instance: Instance, assignment: NDArray[np.int64] | None) -> Evalua
         if value > tolerance + SLACK:
             problems.append(f"{name} off by {value:.2%} > {tolerance:.1%}")
     cut = assignment[instance.edges[:, 0]] != assignment[instance.edges[:, 1]]
-    diameters = [
-        _diameter(instance.coordinates[assignment == territory]) for territory in range(k)
-    ]
+    diameters = [_diameter(instance.coordinates[assignment == territory]) for territory in range(k)]
     return Evaluation(
         feasible=contiguous and within,
         contiguous=contiguous,

@@ -32,7 +32,10 @@ CACHE_DIR = REPO_ROOT / ".run" / "bench" / "planning"
 GENERATOR_VERSION = 1
 # CONUS Albers equal-area: metres, fine for every map here.
 PROJECTED_CRS = "EPSG:5070"
-OUTSIDE_CONTIGUOUS_US = {"AK", "HI", "PR", "VI", "GU", "AS", "MP", "FM", "MH", "PW", "AA", "AE", "AP"}
+OUTSIDE_CONTIGUOUS_US = {
+    *("AK", "HI", "PR", "VI", "GU", "AS", "MP", "FM", "MH", "PW"),
+    *("AA", "AE", "AP"),  # military mail
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,16 @@ def build(spec: Spec, *, cache_dir: Path = CACHE_DIR) -> tuple[Instance, Path]:
     instance = builders[spec.kind](spec)
     instance.save(path)
     return instance, path
+
+
+def _select(
+    spec: Spec, names: tuple[str, ...], measures: NDArray[np.float64]
+) -> tuple[tuple[str, ...], NDArray[np.float64]]:
+    """The measures ``spec.measures`` names (all when it names none)."""
+    if not spec.measures:
+        return names, measures
+    columns = [names.index(name) for name in spec.measures]
+    return spec.measures, measures[:, columns]
 
 
 def _finish(
@@ -237,7 +250,9 @@ def _grid(spec: Spec) -> Instance:
     centre = np.array([0.3, 0.6]) * side * cell
     distance = np.linalg.norm(coordinates - centre, axis=1) / (side * cell)
     weight = 3.0 + 40.0 * np.exp(-((distance / 0.25) ** 2))
-    names, measures = _three_measures(rng, weight, np.full(side * side, cell * cell))
+    names, measures = _select(
+        spec, *_three_measures(rng, weight, np.full(side * side, cell * cell))
+    )
     return _finish(
         spec,
         source=f"generated {side}x{side} rook lattice, three measures (seed {spec.seed})",
@@ -270,7 +285,7 @@ def _voronoi(spec: Spec) -> Instance:
     area = shapely.area(cells)
     # Units in dense clusters hold more accounts (density ~ 1 / cell area), sub-linearly.
     weight = 5.0 * (np.median(area) / area) ** 0.6
-    names, measures = _three_measures(rng, weight, area)
+    names, measures = _select(spec, *_three_measures(rng, weight, area))
     return _finish(
         spec,
         source=f"generated: Voronoi cells of {len(points)} clustered random points "

@@ -3,12 +3,15 @@ contract in services/planning/design/problem.py), GerryChain (recursive_tree_par
 chain keeping its best plan), spopt (region k-means and max-p, as they come) and the exact MIP.
 Each runs in its own process (worker.py), so memory and failures stay apart."""
 
+import importlib
+import os
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,25 +36,44 @@ class Outcome:
 
 
 def _within(instance: Instance, assignment: NDArray[np.int64]) -> bool:
-    return bool(
-        np.all(np.abs(deviations(instance, assignment)).max(axis=0) <= instance.tolerances)
-    )
+    return bool(np.all(np.abs(deviations(instance, assignment)).max(axis=0) <= instance.tolerances))
 
 
 # --- ours -----------------------------------------------------------------------------------
 
 
+# Another checkout to import the engine from (``--engine-path``: try the harness against an
+# engine still on its branch); it goes first on sys.path, before this checkout.
+ENGINE_PATH_VARIABLE = "BENCH_PLANNING_ENGINE_PATH"
+
+
+def engine_path() -> None:
+    path = os.environ.get(ENGINE_PATH_VARIABLE)
+    if path and path not in sys.path:
+        if "services" in sys.modules:
+            raise RuntimeError(f"{ENGINE_PATH_VARIABLE}: services was imported before it")
+        sys.path.insert(0, path)
+
+
 def engine_available() -> str | None:
     """None when services.planning.design.engine.solve imports, else why not."""
     try:
-        from services.planning.design.engine import solve  # noqa: F401
-    except ImportError as error:
+        _engine()
+    except (ImportError, AttributeError) as error:
         return f"no engine ({error})"
     return None
 
 
+def _engine() -> Callable[..., Any]:
+    # Imported by name: the engine may live in another checkout (--engine-path), and this
+    # one's type check must not depend on which.
+    engine_path()
+    module = importlib.import_module("services.planning.design.engine")
+    return cast(Callable[..., Any], module.solve)
+
+
 def run_ours(instance: Instance, budget: Budget) -> Outcome:
-    from services.planning.design.engine import solve
+    solve = _engine()
     from services.planning.design.problem import DesignProblem, MeasureBalance, Objective
 
     realign = budget.current is not None

@@ -50,7 +50,8 @@ class _Rows:
     ) -> None:
         self.rows.append(np.asarray(rows, dtype=np.int64).ravel() + self.count)
         self.cols.append(np.asarray(cols, dtype=np.int64).ravel())
-        self.vals.append(np.broadcast_to(np.asarray(vals, dtype=np.float64), np.shape(rows)).ravel())
+        values = np.broadcast_to(np.asarray(vals, dtype=np.float64), np.shape(rows))
+        self.vals.append(values.ravel())
         self.lower.append(np.broadcast_to(np.asarray(lower, dtype=np.float64), (how_many,)))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=np.float64), (how_many,)))
         self.count += how_many
@@ -173,7 +174,10 @@ def solve_mip(instance: Instance, *, time_limit: float) -> MipResult:
     rows.add(
         np.concatenate([row_of, ((np.arange(1, n)[:, None] - 1) * k + np.arange(k)).ravel()]),
         np.concatenate(
-            [x(unit_earlier, unit_j), r(np.repeat(np.arange(1, n), k), np.tile(np.arange(k), n - 1))]
+            [
+                x(unit_earlier, unit_j),
+                r(np.repeat(np.arange(1, n), k), np.tile(np.arange(k), n - 1)),
+            ]
         ),
         np.concatenate([np.ones(len(row_of)), np.repeat(np.arange(1, n), k).astype(np.float64)]),
         -np.inf,
@@ -218,16 +222,18 @@ def solve_mip(instance: Instance, *, time_limit: float) -> MipResult:
         return MipResult(None, status, None, _finite(bound), seconds)
     assignment = np.argmax(result.x[: n * k].reshape(n, k), axis=1).astype(np.int64)
     optimal = result.status == 0
+    cut = float(round(result.fun))  # a count of edges: the solver's float noise removed
     return MipResult(
         assignment,
         "optimal" if optimal else "time limit (feasible)",
-        float(result.fun),
-        float(result.fun) if optimal else _finite(bound),
+        cut,
+        cut if optimal else _finite(bound),
         seconds,
     )
 
 
 def _finite(value: float | None) -> float | None:
+    """A proven bound on a count of edges, rounded up (less a tolerance for float noise)."""
     if value is None or not np.isfinite(value):
         return None
-    return float(value)
+    return float(np.ceil(value - 1e-6))

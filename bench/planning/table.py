@@ -24,6 +24,7 @@ def grid(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+NOTE_WIDTH = 90
 RUN_HEADERS = (
     "map",
     "units",
@@ -68,6 +69,9 @@ def _run_row(case: dict[str, Any], run: Any) -> dict[str, str]:
         row["note"] = f"{run.details['steps']} steps; " + row["note"]
     if run.method == "mip" and run.details.get("lower_bound") is not None:
         row["note"] = f"{row['note']}, lower bound {run.details['lower_bound']:.0f}"
+    row["note"] = row["note"].strip("; ")
+    if len(row["note"]) > NOTE_WIDTH:  # the JSON keeps the whole text
+        row["note"] = row["note"][: NOTE_WIDTH - 3] + "..."
     return row
 
 

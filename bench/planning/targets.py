@@ -135,8 +135,7 @@ def _against_gerrychain(name: str, runs: dict[str, Any]) -> list[Target]:
             f"({mine.max_diameter_km / max(theirs.max_diameter_km, 1e-9):.2f}x)",
             baseline,
             _verdict(
-                mine.cut_edges < theirs.cut_edges
-                and mine.max_diameter_km < theirs.max_diameter_km
+                mine.cut_edges < theirs.cut_edges and mine.max_diameter_km < theirs.max_diameter_km
             ),
         )
     ]
