@@ -6,8 +6,9 @@ MIP on small maps. Every plan is graded by one yardstick (evaluate.py); prints a
 issue's targets with met / NOT met, and writes bench/results/planning.json.
 
 ``--quick`` (about 2 minutes): two small maps. Default (about 15 minutes): county, generated
-and ZIP maps from 100 to 29,618 units. ``--full`` adds 30,000 generated units and
-GerryChain's 10,000-step ReCom on the 500-700-unit maps.
+and ZIP maps from 100 to 29,618 units. ``--full`` (about an hour) adds 30,000 generated units,
+GerryChain's 10,000-step ReCom on the 500-700-unit maps, spopt's max-p everywhere and 5-minute
+MIPs.
 """
 
 import argparse
@@ -63,14 +64,14 @@ SUITES: dict[str, tuple[Case, ...]] = {
         Case(NC, 5, SMALL[:3], mip_seconds=15, cap_seconds=15),
     ),
     "default": (
-        Case(NC, 10, SMALL, mip_seconds=90),
-        Case(NC_3M, 10, SMALL, mip_seconds=60),
-        Case(GRID, 10, SMALL, mip_seconds=60, realign=True),
-        Case(VORONOI_500, 30, SMALL, realign=True),
-        Case(ZIP_CO, 30, SMALL),
-        Case(ZIP_TX, 10, realign=True, cap_seconds=120),
-        Case(VORONOI_3000, 10, cap_seconds=120),
-        Case(ZIP_US, 120, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=240),
+        Case(NC, 9.5, SMALL[:3], mip_seconds=60, cap_seconds=90),
+        Case(NC_3M, 9.5, SMALL, mip_seconds=45, cap_seconds=90),
+        Case(GRID, 9.5, SMALL[:3], mip_seconds=45, realign=True, cap_seconds=60),
+        Case(VORONOI_500, 30, SMALL[:3], realign=True, cap_seconds=90),
+        Case(ZIP_CO, 30, SMALL[:3], cap_seconds=90),
+        Case(ZIP_TX, 9.5, realign=True, cap_seconds=90),
+        Case(VORONOI_3000, 9.5, cap_seconds=90),
+        Case(ZIP_US, 115, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=180),
     ),
 }
 # The suite's own check that the harness still runs (tests/bench/test_planning_bench.py).
@@ -84,11 +85,13 @@ SUITES["smoke"] = (
     ),
 )
 SUITES["full"] = (
-    *SUITES["default"][:3],
+    Case(NC, 9.5, SMALL, mip_seconds=300, cap_seconds=300),
+    Case(NC_3M, 9.5, SMALL, mip_seconds=300, cap_seconds=300),
+    Case(GRID, 9.5, SMALL, mip_seconds=300, realign=True, cap_seconds=300),
     Case(VORONOI_500, 30, SMALL, realign=True, recom_steps=10_000, cap_seconds=900),
     Case(ZIP_CO, 30, SMALL, recom_steps=10_000, cap_seconds=900),
     *SUITES["default"][5:],
-    Case(VORONOI_30000, 120, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=600),
+    Case(VORONOI_30000, 115, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=600),
 )
 
 
@@ -375,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine": ours
         or "services.planning.design.engine.solve"
         + (f" from {args.engine_path}" if args.engine_path else ""),
+        "engine_revision": _revision(args.engine_path or REPO_ROOT),
         "total_seconds": total,
         "cases": [_jsonable(case) for case in cases_done],
         "targets": [target.as_dict() for target in report],
@@ -386,6 +390,19 @@ def main(argv: list[str] | None = None) -> int:
     log(tables.text)
     log(f"\n{total:.0f} s in all; results: {args.output}")
     return 0
+
+
+def _revision(checkout: Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", "log", "-1", "--format=%h %s", "--", "services/planning/design"],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _jsonable(case: dict[str, Any]) -> dict[str, Any]:
