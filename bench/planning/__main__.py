@@ -6,7 +6,7 @@ MIP on small maps. Every plan is graded by one yardstick (evaluate.py); prints a
 issue's targets with met / NOT met, and writes bench/results/planning.json.
 
 ``--quick`` (about 2 minutes): two small maps. Default (about 15 minutes): county, generated
-and ZIP maps from 100 to 29,618 units. ``--full`` (about an hour) adds 30,000 generated units,
+and ZIP maps from 100 to 29,617 units. ``--full`` (about an hour) adds 30,000 generated units,
 GerryChain's 10,000-step ReCom on the 500-700-unit maps, spopt's max-p everywhere and 5-minute
 MIPs.
 """

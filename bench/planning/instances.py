@@ -29,7 +29,7 @@ from bench.planning.geometry import attach_islands, polygon_adjacency, voronoi_c
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".run" / "bench" / "planning"
 # Bump when a generator changes: cached instances with another version are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 # CONUS Albers equal-area: metres, fine for every map here.
 PROJECTED_CRS = "EPSG:5070"
 OUTSIDE_CONTIGUOUS_US = {
@@ -319,6 +319,15 @@ def _zip_measures(
     return _three_measures(rng, weight, area)
 
 
+def _in_contiguous_box(lat: str, lon: str) -> bool:
+    """A few dozen ZIP codes ship at (0, 0) or without a location: outside the box of the
+    contiguous US, they would stretch a state's hull across the ocean."""
+    try:
+        return 24.0 < float(lat) < 50.0 and -125.0 < float(lon) < -66.0
+    except ValueError:
+        return False
+
+
 def _zip_voronoi(spec: Spec) -> Instance:
     import zipcodes
     from pyproj import Transformer
@@ -327,7 +336,7 @@ def _zip_voronoi(spec: Spec) -> Instance:
         z
         for z in zipcodes.list_all()
         if z["country"] == "US"
-        and z["lat"]
+        and _in_contiguous_box(z["lat"], z["long"])
         and (z["state"] in spec.states if spec.states else z["state"] not in OUTSIDE_CONTIGUOUS_US)
     ]
     # The contiguous US has ~37,600 distinct locations over every ZIP type; ~30,000 standard
