@@ -7,6 +7,8 @@ VENV := .venv
 LOCAL := deploy/local
 PYTEST_ARGS ?=
 BENCH_SERVICES := assignment planning proximity metrics
+# Benchmarks that need `make run` (every one but planning's).
+BENCH_ON_PLATFORM := $(filter-out planning,$(BENCH_SERVICES))
 # Benchmarks that exist: bench/<service>.py or a bench/<service>/ package.
 BENCH_AVAILABLE := $(foreach s,$(BENCH_SERVICES),$(if $(wildcard bench/$(s).py bench/$(s)/__main__.py),$(s)))
 # mypy only the source folders that exist and hold Python files.
@@ -17,7 +19,7 @@ MYPY_PATHS := $(foreach d,shared services migrations tests bench deploy,$(if $(s
 
 help:  ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
-	@echo "bench-<service>     run bench.<service> against the running platform ($(BENCH_SERVICES))"
+	@echo "bench-<service>     run bench.<service> against the running platform ($(BENCH_ON_PLATFORM))"
 
 bootstrap:  ## install missing Debian packages and the virtualenv
 	@$(LOCAL)/bootstrap.sh
@@ -69,8 +71,14 @@ else
 	@$(MAKE) --no-print-directory $(addprefix bench-,$(BENCH_AVAILABLE))
 endif
 
-$(addprefix bench-,$(BENCH_SERVICES)): bench-%: run  ## run bench.<service> against the running platform
+$(addprefix bench-,$(BENCH_ON_PLATFORM)): bench-%: run  ## run bench.<service> against the running platform
 	@source .run/env && $(VENV)/bin/python -m bench.$*
+
+# The planning benchmark calls the design engine in-process: no platform, no database.
+# BENCH_ARGS=--quick for the 2-minute run (python -m bench.planning --help for the rest).
+BENCH_ARGS ?=
+bench-planning: venv  ## design engine vs GerryChain, spopt and an exact MIP (BENCH_ARGS=--quick)
+	$(VENV)/bin/python -m bench.planning $(BENCH_ARGS)
 
 logs:  ## follow the logs of every process
 	@shopt -s nullglob; files=(.run/logs/*.log .run/nginx/logs/*.log); \
