@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import networkx as nx  # type: ignore[import-untyped]
+import networkx as nx
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
