@@ -11,6 +11,8 @@ The territory's distribution rule then picks the rep inside ``assign_lead_commit
 import hashlib
 import json
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -329,6 +331,11 @@ class _Prepared:
     postal_code: str | None
 
 
+# Where the engine takes its connection from, once per half: the pool (released between the
+# halves) or the one connection a caller holds in its own transaction.
+Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+
+
 async def assign_lead(
     pool: asyncpg.Pool,
     *,
@@ -344,7 +351,65 @@ async def assign_lead(
     """Match (one round trip), rank by proximity if the territory asks (no connection held
     while waiting for it), commit (one round trip). ``alignment_id``: route against that
     alignment instead of the tenant's active one."""
-    async with pool.acquire() as connection:
+    return await _assign(
+        pool.acquire,
+        cache=cache,
+        proximity=proximity,
+        proximity_timeout_seconds=proximity_timeout_seconds,
+        tenant_id=tenant_id,
+        api_key=api_key,
+        lead=lead,
+        idempotency_key=idempotency_key,
+        alignment_id=alignment_id,
+    )
+
+
+async def assign_lead_in_transaction(
+    connection: asyncpg.Connection,
+    *,
+    cache: CompiledAlignmentCache,
+    proximity: ServiceClient | None,
+    proximity_timeout_seconds: float,
+    tenant_id: uuid.UUID,
+    api_key: str,
+    lead: LeadIn,
+    idempotency_key: str | None,
+    alignment_id: uuid.UUID | None = None,
+) -> AssignmentRead:
+    """The same assignment on one connection the caller holds in its own transaction
+    (reassignment, the rolled-back preview), so that its writes and theirs commit or roll back
+    together; it waits for the proximity service holding that connection."""
+
+    @asynccontextmanager
+    async def held() -> AsyncIterator[asyncpg.Connection]:
+        yield connection
+
+    return await _assign(
+        held,
+        cache=cache,
+        proximity=proximity,
+        proximity_timeout_seconds=proximity_timeout_seconds,
+        tenant_id=tenant_id,
+        api_key=api_key,
+        lead=lead,
+        idempotency_key=idempotency_key,
+        alignment_id=alignment_id,
+    )
+
+
+async def _assign(
+    acquire: Acquire,
+    *,
+    cache: CompiledAlignmentCache,
+    proximity: ServiceClient | None,
+    proximity_timeout_seconds: float,
+    tenant_id: uuid.UUID,
+    api_key: str,
+    lead: LeadIn,
+    idempotency_key: str | None,
+    alignment_id: uuid.UUID | None,
+) -> AssignmentRead:
+    async with acquire() as connection:
         prepared = await _prepare(
             connection,
             cache=cache,
@@ -372,7 +437,7 @@ async def assign_lead(
         compiled=prepared.compiled,
         decision=prepared.decision,
     )
-    async with pool.acquire() as connection:
+    async with acquire() as connection:
         return await _commit(
             connection,
             tenant_id=tenant_id,
@@ -382,49 +447,6 @@ async def assign_lead(
             ranked=ranked,
             proximity_step=proximity_step,
         )
-
-
-async def assign_lead_in_transaction(
-    connection: asyncpg.Connection,
-    *,
-    cache: CompiledAlignmentCache,
-    proximity: ServiceClient | None,
-    proximity_timeout_seconds: float,
-    tenant_id: uuid.UUID,
-    api_key: str,
-    lead: LeadIn,
-    idempotency_key: str | None,
-    alignment_id: uuid.UUID | None = None,
-) -> AssignmentRead:
-    """The same assignment on one connection the caller holds in its own transaction
-    (reassignment, the rolled-back preview), so that its writes and theirs commit or roll back
-    together; it waits for the proximity service holding that connection."""
-    prepared = await _prepare(
-        connection,
-        cache=cache,
-        tenant_id=tenant_id,
-        lead=lead,
-        idempotency_key=idempotency_key,
-        alignment_id=alignment_id,
-    )
-    if isinstance(prepared, AssignmentRead):
-        return prepared
-    ranked, proximity_step = await _ranked_reps(
-        client=proximity,
-        timeout_seconds=proximity_timeout_seconds,
-        api_key=api_key,
-        compiled=prepared.compiled,
-        decision=prepared.decision,
-    )
-    return await _commit(
-        connection,
-        tenant_id=tenant_id,
-        lead=lead,
-        idempotency_key=idempotency_key,
-        prepared=prepared,
-        ranked=ranked,
-        proximity_step=proximity_step,
-    )
 
 
 async def _prepare(
