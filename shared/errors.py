@@ -389,14 +389,8 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    if not is_database_unavailable(exc):
-        if _is_data_exception(exc):
-            return _data_exception_response(request)
-        if _is_transient_conflict(exc):
-            return _transient_conflict_response(request)
-        return await _unhandled_error(request, exc)
-    logger.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
+def _database_unavailable_response(request: Request, error: BaseException) -> JSONResponse:
+    logger.warning("database unavailable", extra={"path": request.url.path, "error": repr(error)})
     return problem_response(
         status=503,
         title="Database unavailable",
@@ -409,21 +403,17 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-# Registered per class so that these are answered by Starlette's ExceptionMiddleware (keeping the
-# connection) rather than the catch-all; a DBAPIError that is not an outage still becomes a 500.
-_DATABASE_ERROR_CLASSES: tuple[type[Exception], ...] = (
-    DBAPIError,
-    PoolTimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    ConnectionError,
-    TimeoutError,
-)
+def _unmapped_error_response(request: Request, error: Exception) -> JSONResponse:
+    """What an error no handler maps is answered with: the database's outages (503), its
+    refusal of a value (422) or of a transaction racing another (503); anything else 500."""
+    if is_database_unavailable(error):
+        return _database_unavailable_response(request, error)
+    if _is_data_exception(error):
+        return _data_exception_response(request)
+    if _is_transient_conflict(error):
+        return _transient_conflict_response(request)
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return _internal_error(request)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
@@ -434,7 +424,8 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class UnhandledErrorMiddleware:
-    """Turns an error no handler maps into a problem+json 500 and does not re-raise it.
+    """Answers an error no handler maps as problem+json (``_unmapped_error_response``: the
+    database's outages and refusals by their kind, anything else a 500) and does not re-raise it.
 
     Starlette answers an ``Exception`` handler's response from its outermost middleware and then
     re-raises the error for the server to log; uvicorn, seeing an error from the app, closes the
@@ -464,14 +455,7 @@ class UnhandledErrorMiddleware:
         except Exception as error:
             if response_started:
                 raise
-            request = Request(scope)
-            if _is_data_exception(error):
-                response = _data_exception_response(request)
-            elif _is_transient_conflict(error):
-                response = _transient_conflict_response(request)
-            else:
-                logger.exception("unhandled error", extra={"path": request.url.path})
-                response = _internal_error(request)
+            response = _unmapped_error_response(Request(scope), error)
             await response(scope, receive, send)
 
 
@@ -530,8 +514,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    for error_class in _DATABASE_ERROR_CLASSES:
-        app.add_exception_handler(error_class, _database_error)
     app.add_exception_handler(Exception, _unhandled_error)
     # Appended, not add_middleware (which puts it outermost): innermost whatever the order in
     # which the app's other middleware is added.
