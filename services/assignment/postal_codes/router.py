@@ -6,7 +6,7 @@ from services.assignment.postal_codes import service
 from services.assignment.postal_codes.schemas import PostalCodeRead
 from shared.auth import ReadPrincipal
 from shared.db import SessionDep
-from shared.errors import PROBLEM_CONTENT_TYPE, Problem
+from shared.errors import problem_doc
 from shared.validation import Text
 
 router = APIRouter(prefix="/assignment/postal-codes", tags=["postal codes"])
@@ -15,13 +15,7 @@ router = APIRouter(prefix="/assignment/postal-codes", tags=["postal codes"])
 @router.get(
     "/{country}/{code}",
     operation_id="postal_codes.get",
-    responses={
-        404: {
-            "description": "The table does not know this code",
-            "model": Problem,
-            "content": {PROBLEM_CONTENT_TYPE: {}},
-        }
-    },
+    responses={404: problem_doc("The table does not know this code")},
 )
 async def get_postal_code(
     country: Text, code: Text, session: SessionDep, principal: ReadPrincipal
