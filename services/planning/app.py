@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.planning.change_requests.router import router as change_requests_router
+from services.planning.comments.router import router as comments_router
 from services.planning.scenarios.router import router as scenarios_router
 from services.planning.units.router import router as units_router
 from shared.app_factory import create_service_app
@@ -23,8 +25,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         name="planning",
         title="Planning",
-        description="Basic geographic units with measures and adjacency, and territory design.",
-        routers=[units_router, scenarios_router],
+        description=(
+            "Basic geographic units with measures and adjacency, territory design, and the"
+            " review of a realignment: change requests with approval, and comments."
+        ),
+        routers=[units_router, scenarios_router, change_requests_router, comments_router],
         downstream=["assignment"],
         settings=settings,
         resources=resources,

@@ -20,6 +20,14 @@ from shared.models.assignment import (
     TerritoryPart,
 )
 from shared.models.base import Base
+from shared.models.collaboration import (
+    ChangeRequest,
+    ChangeRequestEvent,
+    ChangeRequestStatus,
+    Comment,
+    CommentSubject,
+    PlanningSettings,
+)
 from shared.models.metrics import (
     Activity,
     ExchangeRate,
@@ -53,6 +61,11 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BasicUnit",
+    "ChangeRequest",
+    "ChangeRequestEvent",
+    "ChangeRequestStatus",
+    "Comment",
+    "CommentSubject",
     "Connection",
     "DistributionRule",
     "ExchangeRate",
@@ -64,6 +77,7 @@ __all__ = [
     "OpportunityStatus",
     "Person",
     "PersonKind",
+    "PlanningSettings",
     "ProximityGraphVersion",
     "ProximityJob",
     "PostalCode",

@@ -62,3 +62,14 @@ async def publish(client: ServiceClient, *, api_key: str, alignment_id: uuid.UUI
         "POST", f"/assignment/alignments/{alignment_id}:publish", api_key=api_key, json={}
     )
     _raise_for(response, "publish the alignment")
+
+
+async def territory_exists(client: ServiceClient, *, api_key: str, territory_id: uuid.UUID) -> bool:
+    """Whether the caller's tenant has this territory (in any alignment)."""
+    response = await client.request(
+        "GET", f"/assignment/territories/{territory_id}", api_key=api_key
+    )
+    if response.status_code == 404:
+        return False
+    _raise_for(response, "look up the territory")
+    return True

@@ -102,7 +102,10 @@ async def draft_scenario(
     operation_id="scenarios.publish",
     responses={
         404: problem_doc("No such scenario in this tenant"),
-        409: problem_doc("No draft yet, or the assignment service cannot publish it"),
+        409: problem_doc(
+            "No draft yet, the scenario's change request is not approved (or the tenant's"
+            " policy asks for one), or the assignment service cannot publish it"
+        ),
         503: problem_doc("The assignment service did not answer"),
     },
 )
@@ -119,6 +122,7 @@ async def publish_scenario(
         tenant_id=principal.tenant_id,
         api_key=principal.token,
         scenario_id=scenario_id,
+        actor_key_id=principal.api_key_id,
     )
 
 

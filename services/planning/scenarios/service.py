@@ -6,6 +6,7 @@ from typing import Any
 from procrastinate import App
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.planning.change_requests import service as change_requests
 from services.planning.scenarios import client as assignment_client
 from services.planning.scenarios import repository
 from services.planning.scenarios.errors import (
@@ -207,15 +208,23 @@ async def publish_scenario(
     tenant_id: uuid.UUID,
     api_key: str,
     scenario_id: uuid.UUID,
+    actor_key_id: uuid.UUID,
 ) -> ScenarioDrafted:
     scenario = await _succeeded(
         session, tenant_id=tenant_id, scenario_id=scenario_id, field="scenario_id"
     )
     if scenario.alignment_id is None:
         raise ScenarioNotDrafted(scenario_id)
+    approved = await change_requests.publish_gate(
+        session, tenant_id=tenant_id, scenario_id=scenario_id
+    )
     alignment_id, k = scenario.alignment_id, len((scenario.statistics or {})["territories"])
     await session.commit()  # as in draft_scenario: nothing held across the call
     await assignment_client.publish(assignment, api_key=api_key, alignment_id=alignment_id)
+    if approved is not None:
+        await change_requests.mark_published(
+            session, change_request=approved, actor_key_id=actor_key_id
+        )
     return ScenarioDrafted(scenario_id=scenario_id, alignment_id=alignment_id, territories=k)
 
 

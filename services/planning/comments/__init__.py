@@ -1,0 +1,1 @@
+"""Comments on territories, scenarios and change requests: the discussion behind a realignment."""
