@@ -115,6 +115,9 @@ def create_service_app(
             )
             for service in downstream
         }
+        # Built once now, not on the gateway's first fetch: a large document takes seconds to
+        # build on a loaded machine, longer than the gateway waits for it.
+        app.openapi()
         try:
             if resources is None:
                 yield

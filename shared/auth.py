@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +20,11 @@ from shared.tenancy import bind_caller
 # Declared as security schemes so the OpenAPI document shows how to authenticate.
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+_api_key_query = APIKeyQuery(
+    name="api_key",
+    auto_error=False,
+    description="The API key in the URL, for CRM senders that cannot set headers only.",
+)
 
 _MAX_CACHED_KEYS = 10_000
 
@@ -88,12 +93,7 @@ async def lookup_principal(
     return principal
 
 
-async def authenticate(
-    request: Request,
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    token = api_key or (bearer.credentials if bearer is not None else None)
+async def _principal_for(request: Request, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("Send your API key in the X-API-Key header (or as a Bearer token).")
     limiter: FailedAuthLimiter = request.app.state.auth_limiter
@@ -114,9 +114,31 @@ async def authenticate(
     return principal
 
 
-def require_scope(scope: str) -> Callable[[Request, Principal], Awaitable[Principal]]:
+async def authenticate(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await _principal_for(request, api_key or (bearer.credentials if bearer else None))
+
+
+async def authenticate_allowing_query(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    query_key: Annotated[str | None, Depends(_api_key_query)],
+) -> Principal:
+    """For senders that cannot set a header (a Salesforce Outbound Message has only its URL):
+    the key may also come as ``?api_key=``. Only the routes that need it use this."""
+    token = api_key or (bearer.credentials if bearer else None) or query_key
+    return await _principal_for(request, token)
+
+
+def require_scope(
+    scope: str, *, authenticator: Callable[..., Awaitable[Principal]] = authenticate
+) -> Callable[[Request, Principal], Awaitable[Principal]]:
     async def check(
-        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+        request: Request, principal: Annotated[Principal, Depends(authenticator)]
     ) -> Principal:
         if not principal.allows(scope):
             raise Forbidden(
@@ -132,3 +154,7 @@ def require_scope(scope: str) -> Callable[[Request, Principal], Awaitable[Princi
 ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
 WritePrincipal = Annotated[Principal, Depends(require_scope("write"))]
 AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
+# Write scope, key also accepted from the query string (see authenticate_allowing_query).
+QueryKeyWritePrincipal = Annotated[
+    Principal, Depends(require_scope("write", authenticator=authenticate_allowing_query))
+]

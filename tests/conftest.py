@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -157,6 +158,7 @@ class Platform:
     url: str
     services: dict[str, ServiceProcess]
     worker: WorkerProcess
+    access_log: Path
 
 
 # The platform's worker notices a dead worker's jobs within seconds (production: 20 s).
@@ -185,7 +187,12 @@ def platform(
     )
     try:
         with worker, nginx:
-            yield Platform(url=nginx.url, services=processes, worker=worker)
+            yield Platform(
+                url=nginx.url,
+                services=processes,
+                worker=worker,
+                access_log=nginx.runtime_dir / "logs" / "access.log",
+            )
     finally:
         stop_all([*processes.values(), worker])
 

@@ -10,6 +10,7 @@ from services.assignment.alignments.router import router as alignments_router
 from services.assignment.assignments.router import router as assignments_router
 from services.assignment.audit.router import router as audit_router
 from services.assignment.bulk.router import router as bulk_router
+from services.assignment.crm.router import router as crm_router
 from services.assignment.lead_pool import lead_pool
 from services.assignment.leads.router import router as leads_router
 from services.assignment.postal_codes.router import router as postal_codes_router
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             territories_router,
             bulk_router,
             audit_router,
+            crm_router,
         ],
         downstream=["proximity"],
         settings=settings,

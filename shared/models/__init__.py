@@ -28,6 +28,7 @@ from shared.models.collaboration import (
     CommentSubject,
     PlanningSettings,
 )
+from shared.models.crm import CrmConnector, CrmKind, UnmappedPolicy
 from shared.models.metrics import (
     Activity,
     ExchangeRate,
@@ -67,6 +68,8 @@ __all__ = [
     "Comment",
     "CommentSubject",
     "Connection",
+    "CrmConnector",
+    "CrmKind",
     "DistributionRule",
     "ExchangeRate",
     "IdempotencyRecord",
@@ -90,4 +93,5 @@ __all__ = [
     "TerritoryPart",
     "Tenant",
     "UnitAdjacency",
+    "UnmappedPolicy",
 ]

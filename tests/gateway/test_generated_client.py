@@ -22,6 +22,7 @@ post_hooks: []
 content_type_overrides:
   text/csv: application/octet-stream
   application/x-ndjson: application/octet-stream
+  text/xml: application/octet-stream
   application/geo+json: application/json
 """
 

@@ -17,7 +17,7 @@ from tests.conftest import _server_url, _with_database, alembic_config
 
 EXPECTED_TABLES = {
     "tenant", "api_key", "audit_event", "change_request", "change_request_event", "comment",
-    "planning_settings", "idempotency_record", "rep", "alignment", "territory",
+    "crm_connector", "planning_settings", "idempotency_record", "rep", "alignment", "territory",
     "territory_member", "territory_turn", "account", "lead", "assignment", "postal_code",
     "basic_unit", "unit_adjacency", "scenario", "person", "connection", "proximity_graph_version",
     "proximity_job", "opportunity", "activity", "quota", "metrics_settings", "exchange_rate",
