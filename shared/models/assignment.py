@@ -120,6 +120,9 @@ class Alignment(Base):
     )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why the draft may be neither edited nor published (a change request under review);
+    # null when it is free. Set by any write key, lifted by an admin key only.
+    review_hold: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 

@@ -87,10 +87,24 @@ async def approver(
 async def test_only_an_approved_proposal_is_published(
     gateway_client: httpx.AsyncClient, tenant: TenantWithKey, approver: dict[str, str]
 ) -> None:
-    scenario_id, _ = await designed_scenario(gateway_client, tenant)
+    scenario_id, alignment_id = await designed_scenario(gateway_client, tenant)
     request = await propose(gateway_client, tenant, scenario_id)
     assert request["status"] == "proposed"
     assert request["proposed_by"] == str(tenant.key_id)
+
+    # Under review, the draft is held: neither published around the approval nor edited.
+    around = await gateway_client.post(
+        f"/assignment/alignments/{alignment_id}:publish", json={}, headers=tenant.headers
+    )
+    assert around.status_code == 409, around.text
+    assert around.json()["type"].endswith("/alignment-held")
+    assert request["id"] in around.json()["detail"]
+    edit = await gateway_client.post(
+        f"/assignment/alignments/{alignment_id}/territories",
+        json={"name": "Sneaked in"},
+        headers=tenant.headers,
+    )
+    assert edit.status_code == 409, edit.text
 
     # Proposed, not approved: publishing is refused, and says what to do.
     refused = await gateway_client.post(
@@ -125,6 +139,10 @@ async def test_only_an_approved_proposal_is_published(
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
+    released = await gateway_client.get(
+        f"/assignment/alignments/{alignment_id}", headers=tenant.headers
+    )
+    assert released.json()["review_hold"] is None
     # A second verdict on a decided request is a conflict.
     late = await gateway_client.post(
         f"{CHANGE_REQUESTS}/{request['id']}:reject", json={"comment": "no"}, headers=approver
@@ -219,7 +237,7 @@ async def test_change_requests_are_tenant_scoped_and_need_scopes(
     other_tenant: TenantWithKey,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    scenario_id, _ = await designed_scenario(gateway_client, tenant)
+    scenario_id, alignment_id = await designed_scenario(gateway_client, tenant)
     request = await propose(gateway_client, tenant, scenario_id)
     hidden = await gateway_client.get(
         f"{CHANGE_REQUESTS}/{request['id']}", headers=other_tenant.headers
@@ -245,6 +263,11 @@ async def test_change_requests_are_tenant_scoped_and_need_scopes(
     )
     assert not_proposer.status_code == 403
     assert not_proposer.json()["type"].endswith("/not-the-proposer")
+    # Lifting the review hold is an approver's act: a write key cannot.
+    release = await gateway_client.post(
+        f"/assignment/alignments/{alignment_id}:release", json={}, headers=writer
+    )
+    assert release.status_code == 403
 
 
 async def test_comments_on_scenarios_territories_and_requests(

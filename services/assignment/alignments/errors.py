@@ -46,3 +46,17 @@ class ActiveAlignmentArchive(Conflict):
 
 class AlignmentIncomplete(InvalidInput):
     """Publishing would leave leads that match no territory without an owner."""
+
+
+class AlignmentHeld(Conflict):
+    """A draft under review: frozen until an approver releases it."""
+
+    slug, title = "alignment-held", "The draft is held for review"
+
+    def __init__(self, alignment_id: uuid.UUID, reason: str) -> None:
+        super().__init__(
+            f"alignment {alignment_id} is held for review and can be neither edited nor"
+            f" published: {reason}",
+            field="alignment_id",
+            review_hold=reason,
+        )

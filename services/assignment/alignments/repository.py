@@ -105,6 +105,17 @@ async def rename(
     )
 
 
+async def set_review_hold(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID, reason: str | None
+) -> None:
+    await session.execute(
+        update(Alignment)
+        .where(Alignment.tenant_id == tenant_id, Alignment.id == alignment_id)
+        .values(review_hold=reason, updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def lock_tenant_alignments(session: AsyncSession, *, tenant_id: uuid.UUID) -> None:
     """Row-lock every alignment of the tenant (in id order, so two publishes cannot deadlock):
     publishes, archives and territory edits of the tenant then happen one after another."""

@@ -10,11 +10,12 @@ from services.assignment.alignments.schemas import (
     AlignmentClone,
     AlignmentCreate,
     AlignmentDiff,
+    AlignmentHold,
     AlignmentPublish,
     AlignmentRead,
     AlignmentUpdate,
 )
-from shared.auth import ReadPrincipal, WritePrincipal
+from shared.auth import AdminPrincipal, ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
 from shared.errors import problem_doc
 from shared.models import AlignmentStatus
@@ -98,7 +99,8 @@ async def clone_alignment(
     operation_id="alignments.publish",
     responses={
         409: problem_doc(
-            "Not publishable: not a draft, or no fallback territory with an active owner"
+            "Not publishable: not a draft, held for review, or no fallback territory with an"
+            " active owner"
         )
     },
 )
@@ -114,6 +116,37 @@ async def publish_alignment(
         tenant_id=principal.tenant_id,
         alignment_id=alignment_id,
         data=body or AlignmentPublish(),
+    )
+
+
+@router.post(
+    "/{alignment_id}:hold",
+    operation_id="alignments.hold",
+    responses={
+        404: problem_doc("No such alignment in this tenant"),
+        409: problem_doc("Only a draft can be held"),
+    },
+)
+async def hold_alignment(
+    alignment_id: uuid.UUID, body: AlignmentHold, session: SessionDep, principal: WritePrincipal
+) -> AlignmentRead:
+    """Freeze a draft under review: no edit, no publish, until an admin key releases it."""
+    return await service.hold_alignment(
+        session, tenant_id=principal.tenant_id, alignment_id=alignment_id, reason=body.reason
+    )
+
+
+@router.post(
+    "/{alignment_id}:release",
+    operation_id="alignments.release",
+    responses={404: problem_doc("No such alignment in this tenant")},
+)
+async def release_alignment(
+    alignment_id: uuid.UUID, session: SessionDep, principal: AdminPrincipal
+) -> AlignmentRead:
+    """Lift a review hold (admin keys: approving is theirs)."""
+    return await service.release_alignment(
+        session, tenant_id=principal.tenant_id, alignment_id=alignment_id
     )
 
 

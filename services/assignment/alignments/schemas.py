@@ -56,6 +56,9 @@ class AlignmentRead(BaseModel):
     cloned_from_id: uuid.UUID | None
     published_at: datetime | None
     archived_at: datetime | None
+    review_hold: str | None = Field(
+        description="Why this draft can be neither edited nor published (a review); null if free"
+    )
     territory_count: int
     created_at: datetime
     updated_at: datetime
@@ -101,3 +104,11 @@ class AlignmentDiff(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
+
+class AlignmentHold(BaseModel):
+    reason: Text = Field(
+        min_length=1,
+        max_length=500,
+        description="Shown to whoever tries to edit or publish the draft, e.g. the change request",
+    )

@@ -12,6 +12,7 @@ from services.assignment.alignments import placement as placement_repo
 from services.assignment.alignments import repository
 from services.assignment.alignments.errors import (
     ActiveAlignmentArchive,
+    AlignmentHeld,
     AlignmentIncomplete,
     AlignmentNotEditable,
     AlignmentNotFound,
@@ -44,6 +45,7 @@ def to_read(row: Row[Alignment, int]) -> AlignmentRead:
         cloned_from_id=alignment.cloned_from_id,
         published_at=alignment.published_at,
         archived_at=alignment.archived_at,
+        review_hold=alignment.review_hold,
         territory_count=territory_count,
         created_at=alignment.created_at,
         updated_at=alignment.updated_at,
@@ -81,6 +83,8 @@ async def require_draft(
         raise AlignmentNotFound(alignment_id)
     if alignment.status != AlignmentStatus.draft:
         raise AlignmentNotEditable(alignment_id, alignment.status.value)
+    if alignment.review_hold is not None:
+        raise AlignmentHeld(alignment_id, alignment.review_hold)
     return alignment
 
 
@@ -301,6 +305,8 @@ async def publish_alignment(
         raise AlignmentNotFound(alignment_id)
     if alignment.status != AlignmentStatus.draft:
         raise AlignmentNotPublishable(alignment_id, alignment.status.value)
+    if alignment.review_hold is not None:
+        raise AlignmentHeld(alignment_id, alignment.review_hold)
     await _check_publishable(session, tenant_id=tenant_id, alignment_id=alignment_id)
     await repository.archive_active(session, tenant_id=tenant_id)
     await repository.activate(
@@ -326,4 +332,31 @@ async def archive_alignment(
         raise ActiveAlignmentArchive(alignment_id)
     if alignment.status == AlignmentStatus.draft:
         await repository.archive(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+
+
+async def hold_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID, reason: str
+) -> AlignmentRead:
+    """Freeze a draft under review (a held draft's reason may be restated)."""
+    alignment = await repository.get(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, lock="update"
+    )
+    if alignment is None:
+        raise AlignmentNotFound(alignment_id)
+    if alignment.status != AlignmentStatus.draft:
+        raise AlignmentNotEditable(alignment_id, alignment.status.value)
+    await repository.set_review_hold(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, reason=reason
+    )
+    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+
+
+async def release_alignment(
+    session: AsyncSession, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> AlignmentRead:
+    await require_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    await repository.set_review_hold(
+        session, tenant_id=tenant_id, alignment_id=alignment_id, reason=None
+    )
     return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)

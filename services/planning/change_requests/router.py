@@ -15,6 +15,7 @@ from services.planning.change_requests.schemas import (
     PlanningSettingsUpdate,
     Rejection,
 )
+from services.planning.scenarios.client import AssignmentClientDep
 from shared.auth import AdminPrincipal, ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
 from shared.errors import problem_doc
@@ -36,10 +37,14 @@ _NOT_FOUND = problem_doc("No such change request in this tenant")
     },
 )
 async def propose(
-    body: ChangeRequestCreate, session: SessionDep, principal: WritePrincipal
+    body: ChangeRequestCreate,
+    session: SessionDep,
+    principal: WritePrincipal,
+    assignment: AssignmentClientDep,
 ) -> ChangeRequestRead:
-    """Propose a scenario for publishing; an approver then approves or rejects it."""
-    return await service.propose(session, principal=principal, data=body)
+    """Propose a scenario for publishing (its draft alignment is held for review); an approver
+    then approves (the hold is lifted) or rejects it."""
+    return await service.propose(session, assignment, principal=principal, data=body)
 
 
 @router.get(PREFIX, operation_id="change_requests.list")
@@ -89,11 +94,13 @@ async def approve(
     change_request_id: uuid.UUID,
     session: SessionDep,
     principal: AdminPrincipal,
+    assignment: AssignmentClientDep,
     body: Annotated[Decision | None, Body()] = None,
 ) -> ChangeRequestRead:
     """Approve a proposed request (admin key other than the proposer's): it may be published."""
     return await service.decide(
         session,
+        assignment,
         principal=principal,
         change_request_id=change_request_id,
         approve=True,
@@ -107,11 +114,16 @@ async def approve(
     responses={404: _NOT_FOUND, 409: problem_doc("The request is no longer proposed")},
 )
 async def reject(
-    change_request_id: uuid.UUID, body: Rejection, session: SessionDep, principal: AdminPrincipal
+    change_request_id: uuid.UUID,
+    body: Rejection,
+    session: SessionDep,
+    principal: AdminPrincipal,
+    assignment: AssignmentClientDep,
 ) -> ChangeRequestRead:
     """Reject a proposed request with a comment saying why (admin key)."""
     return await service.decide(
         session,
+        assignment,
         principal=principal,
         change_request_id=change_request_id,
         approve=False,
@@ -132,11 +144,13 @@ async def withdraw(
     change_request_id: uuid.UUID,
     session: SessionDep,
     principal: WritePrincipal,
+    assignment: AssignmentClientDep,
     body: Annotated[Decision | None, Body()] = None,
 ) -> ChangeRequestRead:
     """Withdraw a proposed or approved request (the proposer, or an admin key)."""
     return await service.withdraw(
         session,
+        assignment,
         principal=principal,
         change_request_id=change_request_id,
         comment=body.comment if body else None,

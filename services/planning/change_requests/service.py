@@ -24,10 +24,12 @@ from services.planning.change_requests.schemas import (
     ChangeRequestRead,
     PlanningSettingsRead,
 )
+from services.planning.scenarios import client as assignment_client
 from services.planning.scenarios import repository as scenarios
 from services.planning.scenarios.errors import ScenarioNotFound, ScenarioNotReady
 from shared.auth import Principal
 from shared.errors import InvalidInput
+from shared.http_client import ServiceClient
 from shared.models.collaboration import ChangeRequest, ChangeRequestStatus
 from shared.models.planning import ScenarioStatus
 
@@ -74,8 +76,19 @@ async def _one(session: AsyncSession, change_request: ChangeRequest) -> ChangeRe
     return read
 
 
+def hold_reason(change_request_id: uuid.UUID, state: str = "proposes it") -> str:
+    return (
+        f"change request {change_request_id} {state}: it is published through"
+        f" POST /planning/scenarios/{{id}}:publish once an approver approves it"
+    )
+
+
 async def propose(
-    session: AsyncSession, *, principal: Principal, data: ChangeRequestCreate
+    session: AsyncSession,
+    assignment: ServiceClient,
+    *,
+    principal: Principal,
+    data: ChangeRequestCreate,
 ) -> ChangeRequestRead:
     tenant_id = principal.tenant_id
     scenario = await scenarios.get(session, tenant_id=tenant_id, scenario_id=data.scenario_id)
@@ -105,6 +118,14 @@ async def propose(
         actor_key_id=principal.api_key_id,
         comment=data.description,
     )
+    if scenario.alignment_id is not None:
+        # Under review, the draft can be neither edited nor published around the approval.
+        await assignment_client.hold(
+            assignment,
+            api_key=principal.token,
+            alignment_id=scenario.alignment_id,
+            reason=hold_reason(change_request.id),
+        )
     return await _one(session, change_request)
 
 
@@ -121,6 +142,7 @@ async def _locked(
 
 async def decide(
     session: AsyncSession,
+    assignment: ServiceClient,
     *,
     principal: Principal,
     change_request_id: uuid.UUID,
@@ -149,11 +171,31 @@ async def decide(
         actor_key_id=principal.api_key_id,
         comment=comment,
     )
+    alignment_id = await _draft_of(session, updated)
+    if alignment_id is not None and approve:
+        await assignment_client.release(
+            assignment, api_key=principal.token, alignment_id=alignment_id
+        )
+    elif alignment_id is not None:
+        await assignment_client.hold(
+            assignment,
+            api_key=principal.token,
+            alignment_id=alignment_id,
+            reason=hold_reason(change_request_id, "was rejected"),
+        )
     return await _one(session, updated)
+
+
+async def _draft_of(session: AsyncSession, change_request: ChangeRequest) -> uuid.UUID | None:
+    scenario = await scenarios.get(
+        session, tenant_id=change_request.tenant_id, scenario_id=change_request.scenario_id
+    )
+    return scenario.alignment_id if scenario is not None else None
 
 
 async def withdraw(
     session: AsyncSession,
+    assignment: ServiceClient,
     *,
     principal: Principal,
     change_request_id: uuid.UUID,
@@ -177,6 +219,19 @@ async def withdraw(
         actor_key_id=principal.api_key_id,
         comment=comment,
     )
+    alignment_id = await _draft_of(session, updated)
+    if alignment_id is not None and principal.allows("admin"):
+        await assignment_client.release(
+            assignment, api_key=principal.token, alignment_id=alignment_id
+        )
+    elif alignment_id is not None:
+        # Lifting a hold is an approver's act: the proposer's key leaves it for an admin.
+        await assignment_client.hold(
+            assignment,
+            api_key=principal.token,
+            alignment_id=alignment_id,
+            reason=hold_reason(change_request_id, "was withdrawn (an admin key releases it)"),
+        )
     return await _one(session, updated)
 
 
@@ -263,6 +318,14 @@ async def publish_gate(
             change_request_id=None,
         )
     return None
+
+
+async def proposed_for(
+    session: AsyncSession, *, tenant_id: uuid.UUID, scenario_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The scenario's change request awaiting a verdict, if any."""
+    live = await repository.open_for_scenario(session, tenant_id=tenant_id, scenario_id=scenario_id)
+    return live.id if live is not None and live.status == ChangeRequestStatus.proposed else None
 
 
 async def mark_published(

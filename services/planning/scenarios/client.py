@@ -73,3 +73,23 @@ async def territory_exists(client: ServiceClient, *, api_key: str, territory_id:
         return False
     _raise_for(response, "look up the territory")
     return True
+
+
+async def hold(
+    client: ServiceClient, *, api_key: str, alignment_id: uuid.UUID, reason: str
+) -> None:
+    """Freeze the draft alignment while its change request is under review."""
+    response = await client.request(
+        "POST",
+        f"/assignment/alignments/{alignment_id}:hold",
+        api_key=api_key,
+        json={"reason": reason},
+    )
+    _raise_for(response, "hold the draft alignment for review")
+
+
+async def release(client: ServiceClient, *, api_key: str, alignment_id: uuid.UUID) -> None:
+    response = await client.request(
+        "POST", f"/assignment/alignments/{alignment_id}:release", api_key=api_key, json={}
+    )
+    _raise_for(response, "release the draft alignment")

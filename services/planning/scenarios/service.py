@@ -198,6 +198,16 @@ async def draft_scenario(
     await repository.set_alignment(
         session, tenant_id=tenant_id, scenario_id=scenario_id, alignment_id=alignment_id
     )
+    under_review = await change_requests.proposed_for(
+        session, tenant_id=tenant_id, scenario_id=scenario_id
+    )
+    if under_review is not None:
+        await assignment_client.hold(
+            assignment,
+            api_key=api_key,
+            alignment_id=alignment_id,
+            reason=change_requests.hold_reason(under_review),
+        )
     return ScenarioDrafted(scenario_id=scenario_id, alignment_id=alignment_id, territories=k)
 
 
