@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import shapely
+from scipy.cluster.vq import kmeans2
 from shapely.geometry.base import BaseGeometry
-from sklearn.cluster import KMeans
 
 from demo.geography import STATE_NAMES, STATES, County, ZipCentroid, counties, zip_centroids
 from demo.identity import DEFAULT_SEED
@@ -80,6 +80,9 @@ CONTACT_TITLES = (
     "Finance Manager",
     "IT Manager",
 )
+TOUCH_KINDS = ("email", "call", "meeting", "demo")
+TOUCH_SHARES = (0.4, 0.3, 0.2, 0.1)
+UPKEEP_KINDS = ("task", "email", "call")
 OPEN_STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation")
 EARTH_RADIUS_KM = 6371.0
 
@@ -304,7 +307,7 @@ def generate(seed: int = DEFAULT_SEED, *, anchor: date | None = None) -> DemoOrg
     names = _Names(rng)
 
     reps, territories, unit_territory = _reps_and_territories(
-        rng, names, seed=seed, county_list=county_list, zips=zips, weights=weights
+        rng, names, county_list=county_list, zips=zips, weights=weights
     )
     rep_by_id = {rep.external_id: rep for rep in reps}
     territory_owner = {t.name: t.owner_external_id for t in territories}
@@ -354,7 +357,6 @@ def _reps_and_territories(
     rng: np.random.Generator,
     names: _Names,
     *,
-    seed: int,
     county_list: tuple[County, ...],
     zips: tuple[ZipCentroid, ...],
     weights: np.ndarray,
@@ -395,10 +397,13 @@ def _reps_and_territories(
             )
         )
         k = per_state[state]
-        kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(
-            np.column_stack([lon[in_state], lat[in_state]]), sample_weight=weights[in_state]
+        # Weighted k-means by sampling: ZIPs drawn in proportion to their weight, then scipy's
+        # k-means++ (sklearn's sample weights would do the same, at seconds of import).
+        sample = rng.choice(in_state, size=4000, p=weights[in_state] / weights[in_state].sum())
+        found, _labels = kmeans2(
+            np.column_stack([lon[sample], lat[sample]]), k, minit="++", seed=rng
         )
-        centres = kmeans.cluster_centers_[np.lexsort(kmeans.cluster_centers_.T[::-1])]
+        centres = found[np.lexsort(found.T[::-1])]
         taken_counties: set[str] = set()
         homes: list[ZipCentroid] = []
         for centre in centres:
@@ -820,16 +825,17 @@ def _pipeline(
             last = min(closed, end - timedelta(hours=1))
             span = max((last - opened).total_seconds(), 3600.0)
             touches = 2 + int(rng.poisson(2 + 2 * rep.skill_factor))
-            for offset in np.sort(rng.uniform(0, span, touches)):
-                kind = str(rng.choice(["email", "call", "meeting", "demo"], p=[0.4, 0.3, 0.2, 0.1]))
+            kinds = rng.choice(TOUCH_KINDS, size=touches, p=TOUCH_SHARES)
+            for offset, kind in zip(np.sort(rng.uniform(0, span, touches)), kinds, strict=True):
                 when = opened + timedelta(seconds=float(offset))
                 if when >= origin:
-                    activity(kind, account, rep.external_id, when, external_id)
+                    activity(str(kind), account, rep.external_id, when, external_id)
         # Account upkeep without an opportunity: tasks and check-ins.
-        for _ in range(int(rng.poisson(1.2))):
-            when = origin + timedelta(days=int(rng.choice(year_days, p=year_p)), hours=14)
-            kind = str(rng.choice(["task", "email", "call"]))
-            activity(kind, account, rep.external_id, when, None)
+        upkeep = int(rng.poisson(1.2))
+        upkeep_days = rng.choice(year_days, size=upkeep, p=year_p)
+        for day, kind in zip(upkeep_days, rng.choice(UPKEEP_KINDS, size=upkeep), strict=True):
+            when = origin + timedelta(days=int(day), hours=14)
+            activity(str(kind), account, rep.external_id, when, None)
     return opportunities, activities
 
 

@@ -3,19 +3,22 @@
 Why these sources: the counties are the ones libpysal ships with its examples (no download, a
 well-kept package: North Carolina's 100 counties in ``sids2``, Virginia's 136 counties and
 independent cities in ``virginia``, Georgia's 159 counties in ``georgia``, the last in UTM 16N and
-reprojected here with pyproj); the ZIP centroids, cities and county names come from ``zipcodes``,
-which the assignment service already ships for offline geocoding. Real county polygons make
-honest basic units (what planners balance territories on) and real borders on the map; the ZIP
-centroids place accounts and rep homes where people and businesses are.
+reprojected here with pyproj; the files are read with pyogrio, without importing libpysal or
+geopandas, which take seconds to import). The ZIP centroids, cities and county names come from
+``zipcodes``, which the assignment service already ships for offline geocoding. Real county
+polygons make honest basic units (what planners balance territories on) and real borders on the
+map; the ZIP centroids place accounts and rep homes where people and businesses are.
 """
 
+import importlib.util
 import os
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-import geopandas
-import libpysal.examples
+import numpy as np
+import pyogrio.raw
+import pyproj
 import shapely
 import zipcodes
 from shapely.geometry.base import BaseGeometry
@@ -59,40 +62,55 @@ def _multipolygon(geometry: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon(polygons)
 
 
+def _examples_dir() -> str:
+    """libpysal's shipped example data, found without importing libpysal."""
+    spec = importlib.util.find_spec("libpysal")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("libpysal is not installed: pip install -e '.[dev]'")
+    return os.path.join(spec.submodule_search_locations[0], "examples")
+
+
+def _read(state: str) -> tuple[list[BaseGeometry], dict[str, list[object]]]:
+    """A state's county polygons in lon/lat WGS 84, and the file's attribute columns."""
+    path, crs, _fips = _SOURCES[state]
+    meta, _fids, wkb, columns = pyogrio.raw.read(os.path.join(_examples_dir(), path))
+    geometries = shapely.from_wkb(wkb)
+    if crs != "EPSG:4326":
+        to_wgs84 = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        geometries = shapely.transform(
+            geometries, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
+        )
+    fields = {str(name): list(values) for name, values in zip(meta["fields"], columns, strict=True)}
+    return list(geometries), fields
+
+
 @cache
 def counties() -> tuple[County, ...]:
     """Every county of the three states, by FIPS code."""
-    base = os.path.dirname(libpysal.examples.__file__)
     zip_county_names = _zip_county_names()
     result = []
-    for state, (path, crs, fips_column) in _SOURCES.items():
-        frame = geopandas.read_file(os.path.join(base, path))
-        frame = frame.set_crs(crs, allow_override=True).to_crs("EPSG:4326")
-        for row in frame.itertuples():
-            code = str(getattr(row, fips_column)).zfill(5)
-            name = getattr(row, "NAME", None) or zip_county_names.get(code) or f"County {code}"
-            result.append(County(code, str(name), state, _multipolygon(row.geometry)))
+    for state, (_path, _crs, fips_column) in _SOURCES.items():
+        geometries, fields = _read(state)
+        names = fields.get("NAME", [None] * len(geometries))
+        for geometry, fips, name in zip(geometries, fields[fips_column], names, strict=True):
+            code = str(fips).zfill(5)
+            name = name or zip_county_names.get(code) or f"County {code}"
+            result.append(County(code, str(name), state, _multipolygon(geometry)))
     return tuple(sorted(result, key=lambda county: county.code))
 
 
 def _zip_county_names() -> dict[str, str]:
     """Georgia's file has FIPS codes but no names: name each county after the county that most
     of the ZIP centroids inside it give (``zipcodes`` says "Fulton County")."""
-    frame = (
-        geopandas.read_file(
-            os.path.join(os.path.dirname(libpysal.examples.__file__), _SOURCES["GA"][0])
-        )
-        .set_crs(_SOURCES["GA"][1], allow_override=True)
-        .to_crs("EPSG:4326")
-    )
+    geometries, fields = _read("GA")
+    codes = [str(fips).zfill(5) for fips in fields[_SOURCES["GA"][2]]]
     rows = [row for row in zipcodes.filter_by(state="GA") if row["county"]]
     points = shapely.points([(float(row["long"]), float(row["lat"])) for row in rows])
-    tree = shapely.STRtree(frame.geometry.values)
+    tree = shapely.STRtree(geometries)
     point_index, county_index = tree.query(points, predicate="within")
     votes: dict[str, Counter[str]] = {}
     for p, c in zip(point_index, county_index, strict=True):
-        code = str(frame.iloc[int(c)]["AreaKey"]).zfill(5)
-        votes.setdefault(code, Counter())[rows[int(p)]["county"]] += 1
+        votes.setdefault(codes[int(c)], Counter())[rows[int(p)]["county"]] += 1
     return {
         code: counter.most_common(1)[0][0].removesuffix(" County")
         for code, counter in votes.items()

@@ -24,6 +24,7 @@ empties a demo tenant that holds anything but a finished load of this seed and v
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import asyncpg
 import httpx
 import shapely
 
-from demo.generate import DemoOrganisation, Unit
+from demo.generate import DemoOrganisation, TerritoryPlan, Unit
 from demo.identity import ALIGNMENT_NAME, SCENARIO_NAME, finished_name
 from shared.tenancy import TENANT_SETTING
 
@@ -106,22 +107,31 @@ async def load(
     """Load ``organisation`` into the (empty) tenant whose key ``client`` sends; ``database_url``
     is the tables' owner (libpq form) for the COPY part."""
     api = _Api(client)
+    started = time.monotonic()
+
+    def done(message: str) -> None:
+        progress(f"{message} ({time.monotonic() - started:.1f} s)")
+
     rep_ids = await _load_reps(api, organisation)
-    progress(f"{len(rep_ids)} reps")
+    done(f"{len(rep_ids)} reps")
     alignment_id = await _load_alignment(api, organisation, rep_ids)
-    progress(
-        f"alignment {ALIGNMENT_NAME!r} published ({len(organisation.territories)} territories)"
+    done(f"alignment {ALIGNMENT_NAME!r} published, {len(organisation.territories)} territories")
+    # Accounts (assignment) and units (planning) do not wait for each other.
+    _placed, pairs = await asyncio.gather(
+        _load_accounts(api, organisation), _load_units(api, organisation)
     )
-    await _load_accounts(api, organisation)
-    progress(f"{len(organisation.accounts)} accounts placed")
-    pairs = await _load_units(api, organisation)
-    progress(f"{len(organisation.units)} basic units, {pairs} adjacent pairs")
+    done(
+        f"{len(organisation.accounts)} accounts placed, {len(organisation.units)} basic units "
+        f"with {pairs} adjacent pairs"
+    )
+    # The design job runs on the worker while the facts are copied.
+    scenario_id = await _start_scenario(api, organisation, seconds=scenario_seconds)
     counts = await _copy_facts(organisation, database_url=database_url, tenant_id=tenant_id)
-    progress(", ".join(f"{n} {name}" for name, n in counts.items()))
-    scenario_id, draft_id = await _design_scenario(
-        api, organisation, rep_ids, seconds=scenario_seconds
+    done(", ".join(f"{n} {name}" for name, n in counts.items()) + " copied")
+    draft_id = await _draft_scenario(
+        api, organisation, rep_ids, scenario_id=scenario_id, seconds=scenario_seconds
     )
-    progress(f"scenario {SCENARIO_NAME!r} drafted as alignment {draft_id}")
+    done(f"scenario {SCENARIO_NAME!r} designed and drafted")
     connection = await asyncpg.connect(database_url)
     try:
         await connection.execute(
@@ -255,21 +265,26 @@ async def _load_units(api: _Api, organisation: DemoOrganisation) -> int:
     return int(rebuilt["pairs"])
 
 
-async def _design_scenario(
-    api: _Api, organisation: DemoOrganisation, rep_ids: dict[str, uuid.UUID], *, seconds: float
-) -> tuple[uuid.UUID, uuid.UUID]:
+def _field_territories(organisation: DemoOrganisation) -> list[TerritoryPlan]:
+    return [t for t in organisation.territories if t.level == 1 and t.unit_codes]
+
+
+async def _start_scenario(
+    api: _Api, organisation: DemoOrganisation, *, seconds: float
+) -> uuid.UUID:
     """The planners' proposal for next year: the same field reps (seeded at their homes'
-    counties), realigned from today's territories to balance accounts and workload within
-    20%, moving as few counties as that takes."""
+    counties), realigned from today's territories to balance workload within ±25% and accounts
+    within ±35%, moving as few counties as that takes. Tighter bounds are out of reach with
+    whole counties as units: Mecklenburg (Charlotte) or Fulton (Atlanta) alone holds about a
+    territory's share of accounts (the engine then answers with its best, infeasible plan)."""
     zip_county = {a.postal_code: a.unit_code for a in organisation.accounts}
-    field = [t for t in organisation.territories if t.level == 1 and t.unit_codes]
+    field = _field_territories(organisation)
     owners = {rep.external_id: rep for rep in organisation.reps}
     current = {code: index for index, t in enumerate(field) for code in t.unit_codes}
     seeds = []
-    for territory in field:
-        rep = owners[territory.owner_external_id]
-        home_unit = zip_county.get(rep.home_zip) or territory.unit_codes[0]
-        if current.get(home_unit) != field.index(territory):
+    for index, territory in enumerate(field):
+        home_unit = zip_county.get(owners[territory.owner_external_id].home_zip)
+        if home_unit is None or current.get(home_unit) != index:
             home_unit = territory.unit_codes[0]
         seeds.append({"home_unit": home_unit})
     scenario = await api.call(
@@ -279,8 +294,8 @@ async def _design_scenario(
             "name": SCENARIO_NAME,
             "reps": seeds,
             "balance": [
-                {"measure": "accounts", "tolerance": 0.2},
-                {"measure": "workload", "tolerance": 0.2},
+                {"measure": "workload", "tolerance": 0.25},
+                {"measure": "accounts", "tolerance": 0.35},
             ],
             "current": current,
             "objective": {"disruption_weight": 1.0},
@@ -289,13 +304,26 @@ async def _design_scenario(
         },
         ok=202,
     )
-    scenario_id = scenario["id"]
-    deadline = asyncio.get_running_loop().time() + seconds + 120
-    while scenario["status"] in ("pending", "running"):
-        if asyncio.get_running_loop().time() > deadline:
+    return uuid.UUID(scenario["id"])
+
+
+async def _draft_scenario(
+    api: _Api,
+    organisation: DemoOrganisation,
+    rep_ids: dict[str, uuid.UUID],
+    *,
+    scenario_id: uuid.UUID,
+    seconds: float,
+) -> uuid.UUID:
+    """Waits for the design job, then drafts its plan as an alignment owned by the same reps."""
+    deadline = time.monotonic() + seconds + 120
+    while True:
+        scenario = await api.call("GET", f"/planning/scenarios/{scenario_id}")
+        if scenario["status"] not in ("pending", "running"):
+            break
+        if time.monotonic() > deadline:
             raise DemoLoadError(f"scenario {scenario_id} did not finish: is the job worker up?")
         await asyncio.sleep(0.5)
-        scenario = await api.call("GET", f"/planning/scenarios/{scenario_id}")
     if scenario["status"] != "succeeded":
         raise DemoLoadError(
             f"scenario {scenario_id} ended {scenario['status']}: {scenario['error']}"
@@ -305,12 +333,12 @@ async def _design_scenario(
         f"/planning/scenarios/{scenario_id}:draft",
         {
             "name": SCENARIO_NAME,
-            "owners": [str(rep_ids[t.owner_external_id]) for t in field],
+            "owners": [str(rep_ids[t.owner_external_id]) for t in _field_territories(organisation)],
             "fallback_territory": None,
         },
         ok=201,
     )
-    return uuid.UUID(scenario_id), uuid.UUID(drafted["alignment_id"])
+    return uuid.UUID(drafted["alignment_id"])
 
 
 async def _copy_facts(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from demo.identity import DEMO_SLUG, NEW_TENANT_NAME, finished_name
 from shared import api_keys
 from shared.db import set_session_tenant
-from shared.models import Alignment, BasicUnit, Person, Rep, Tenant
+from shared.models import Alignment, BasicUnit, Connection, Person, Rep, Tenant
 
 
 async def _holds_data(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
@@ -40,8 +40,12 @@ async def ensure_demo_tenant(
         if tenant.name == finished_name(seed):
             return tenant, False
         if await _holds_data(session, tenant.id):
-            # Every tenant row goes with it (ON DELETE CASCADE), its keys too: a new key is
-            # issued below and `make run` writes it to .run/env.
+            # The social graph first: the triggers that bump the tenant's graph version on
+            # every write to it would re-create the version row of a tenant being deleted.
+            await session.execute(delete(Connection).where(Connection.tenant_id == tenant.id))
+            await session.execute(delete(Person).where(Person.tenant_id == tenant.id))
+            # Every other tenant row goes with it (ON DELETE CASCADE), its keys too: a new key
+            # is issued below and `make run` writes it to .run/env.
             await session.execute(delete(Tenant).where(Tenant.id == tenant.id))
             session.expunge(tenant)
             tenant = None

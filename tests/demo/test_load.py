@@ -1,6 +1,7 @@
 """The demo loaded into a fresh tenant of the real platform (services, worker, nginx): the
 alignment, accounts, graph, metrics and the drafted scenario agree with each other."""
 
+import statistics
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -166,11 +167,22 @@ async def test_proximity_ranks_reps_for_an_account(
 
 
 async def test_the_rebalanced_scenario_is_drafted(
-    loaded: tuple[TenantWithKey, LoadResult], client: httpx.AsyncClient
+    loaded: tuple[TenantWithKey, LoadResult],
+    client: httpx.AsyncClient,
+    organisation: DemoOrganisation,
 ) -> None:
     _tenant, result = loaded
     scenario = (await client.get(f"/planning/scenarios/{result.scenario_id}")).json()
     assert scenario["name"] == SCENARIO_NAME and scenario["status"] == "succeeded"
+    # Rebalanced: the workload of its territories varies far less than today's.
+    workload = {u.code: u.measures["workload"] for u in organisation.units}
+    today = [
+        sum(workload[code] for code in t.unit_codes)
+        for t in organisation.territories
+        if t.level == 1
+    ]
+    today_cv = statistics.pstdev(today) / statistics.mean(today)
+    assert scenario["result"]["coefficient_of_variation"]["workload"] < 0.6 * today_cv
     draft = (await client.get(f"/assignment/alignments/{result.draft_alignment_id}")).json()
     assert draft["status"] == "draft"
     territories = (
@@ -183,21 +195,28 @@ async def test_the_rebalanced_scenario_is_drafted(
     assert all(t["members"] for t in territories["items"])
 
 
-async def test_ensure_keeps_a_finished_demo_and_empties_a_stale_one(
+async def test_ensure_keeps_a_finished_demo_and_replaces_another_seed(
     loaded: tuple[TenantWithKey, LoadResult],
     sessionmaker: async_sessionmaker[AsyncSession],
     db: asyncpg.Connection,
 ) -> None:
+    """Last in this module: it empties the loaded tenant."""
     tenant, _result = loaded
     async with sessionmaker() as session, session.begin():
         kept, to_load = await ensure_demo_tenant(session, seed=SEED, slug=tenant.slug)
     assert (kept.id, kept.name, to_load) == (tenant.tenant_id, finished_name(SEED), False)
-    # A tenant with data but no finished marker (a load cut short) is emptied.
-    other = await make_tenant(sessionmaker)
-    await db.execute("INSERT INTO rep (tenant_id, name) VALUES ($1, 'left over')", other.tenant_id)
+    # Another seed (or generator version): the whole demo goes, social graph included, and an
+    # empty tenant of the same slug takes its place.
     async with sessionmaker() as session, session.begin():
-        fresh, to_load = await ensure_demo_tenant(session, seed=SEED, slug=other.slug)
-    assert to_load and fresh.id != other.tenant_id
-    assert await db.fetchval("SELECT count(*) FROM rep WHERE tenant_id = $1", other.tenant_id) == 0
+        fresh, to_load = await ensure_demo_tenant(session, seed=SEED + 1, slug=tenant.slug)
+    assert to_load and fresh.id != tenant.tenant_id and fresh.slug == tenant.slug
+    for table in ("rep", "account", "person", "connection", "opportunity", "basic_unit"):
+        left = await db.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", kept.id)
+        assert left == 0, table
     async with sessionmaker() as session:
-        assert await session.get(Tenant, other.tenant_id) is None
+        assert await session.get(Tenant, tenant.tenant_id) is None
+    # A tenant with data but no finished marker (a load cut short) is emptied too.
+    await db.execute("INSERT INTO rep (tenant_id, name) VALUES ($1, 'left over')", fresh.id)
+    async with sessionmaker() as session, session.begin():
+        again, to_load = await ensure_demo_tenant(session, seed=SEED, slug=tenant.slug)
+    assert to_load and again.id != fresh.id
