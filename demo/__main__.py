@@ -3,7 +3,7 @@
 python -m demo load [--seed N] [--gateway-url URL] [--api-key TOKEN]
     fill the key's tenant (the demo tenant `shared.cli ensure-demo` prepared) through the
     running platform; does nothing when that tenant already holds this seed's finished demo
-python -m demo summary [--seed N]
+python -m demo summary [--seed N] [--anchor YYYY-MM-01]
     generate only and print what the organisation holds
 """
 
@@ -12,22 +12,28 @@ import asyncio
 import os
 import sys
 import time
-
-import httpx
-from sqlalchemy import select
+import uuid
+from datetime import date
 
 from demo.identity import DEFAULT_SEED, finished_name
-from shared import api_keys
-from shared.db import create_engine, create_sessionmaker
-from shared.models import Tenant
-from shared.settings import get_settings
+
+# The database, HTTP and geography stacks are imported by the command that needs them: each
+# costs seconds to import on a busy machine, and `load` is a no-op on every `make run` but the
+# first.
 
 
 def _say(message: str) -> None:
     print(f"  demo: {message}", file=sys.stderr)
 
 
-async def _tenant_of_key(token: str) -> tuple[object, str]:
+async def _tenant_of_key(token: str) -> tuple[uuid.UUID, str]:
+    from sqlalchemy import select
+
+    from shared import api_keys
+    from shared.db import create_engine, create_sessionmaker
+    from shared.models import Tenant
+    from shared.settings import get_settings
+
     settings = get_settings()
     engine = create_engine(settings, application_name="demo", as_owner=True)
     try:
@@ -49,9 +55,11 @@ async def _load(args: argparse.Namespace) -> int:
         _say(f"already loaded ({tenant_name})")
         return 0
     started = time.monotonic()
-    # Imported here: the geography stack takes a few seconds to import, needless when loaded.
+    import httpx
+
     from demo.generate import generate
     from demo.load import load
+    from shared.settings import get_settings
 
     organisation = generate(args.seed)
     _say(f"generated seed {args.seed} in {time.monotonic() - started:.1f} s")
@@ -63,7 +71,7 @@ async def _load(args: argparse.Namespace) -> int:
             organisation,
             client=client,
             database_url=settings.libpq_owner_database_url,
-            tenant_id=tenant_id,  # type: ignore[arg-type]
+            tenant_id=tenant_id,
             scenario_seconds=args.scenario_seconds,
             progress=_say,
         )
@@ -74,10 +82,13 @@ async def _load(args: argparse.Namespace) -> int:
 def _summary(args: argparse.Namespace) -> int:
     from demo.generate import generate
 
-    organisation = generate(args.seed)
+    anchor = date.fromisoformat(args.anchor) if args.anchor else None
+    organisation = generate(args.seed, anchor=anchor)
+    print(f"seed           {organisation.seed}")
+    print(f"anchor         {organisation.anchor.isoformat()}")
     for name, count in organisation.counts.items():
         print(f"{name:<14} {count:>7,}")
-    print(f"fingerprint    {organisation.fingerprint()[:16]}")
+    print(f"fingerprint    {organisation.fingerprint()}")
     return 0
 
 
@@ -90,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--seed", type=int, default=int(os.environ.get("DEMO_SEED", DEFAULT_SEED))
         )
+    summary.add_argument(
+        "--anchor", default="", help="first day of the month the history runs up to (default: now)"
+    )
     load.add_argument("--gateway-url", default=os.environ.get("GATEWAY_URL", ""))
     load.add_argument("--api-key", default=os.environ.get("API_KEY", ""))
     load.add_argument(

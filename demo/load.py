@@ -40,6 +40,20 @@ from demo.identity import ALIGNMENT_NAME, SCENARIO_NAME, finished_name
 from shared.tenancy import TENANT_SETTING
 
 Progress = Callable[[str], None]
+ANALYZED_TABLES = (
+    "rep",
+    "territory",
+    "territory_member",
+    "territory_part",
+    "account",
+    "basic_unit",
+    "unit_adjacency",
+    "person",
+    "connection",
+    "opportunity",
+    "activity",
+    "quota",
+)
 
 
 class DemoLoadError(RuntimeError):
@@ -350,7 +364,12 @@ async def _copy_facts(
             await connection.execute(
                 f"SELECT set_config('{TENANT_SETTING}', $1, true)", str(tenant_id)
             )
-            return await _copy_rows(connection, organisation, tenant_id)
+            counts = await _copy_rows(connection, organisation, tenant_id)
+        # Fresh statistics for what was just written: on a new database autovacuum has not
+        # looked yet, and planning the first KPI or health query for empty tables took the
+        # metrics service past the gateway's 30 s timeout (a second instead, with them).
+        await connection.execute(f"ANALYZE {', '.join(ANALYZED_TABLES)}")
+        return counts
     finally:
         await connection.close()
 

@@ -1,31 +1,40 @@
 """The demo generator: the same seed gives the same organisation, and it hangs together."""
 
+import os
+import subprocess
+import sys
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-import pytest
 import shapely
 
 from demo.generate import DemoOrganisation, generate
-
-ANCHOR = date(2026, 11, 1)
-
-
-@pytest.fixture(scope="module")
-def organisation() -> DemoOrganisation:
-    return generate(11, anchor=ANCHOR)
+from tests.demo.conftest import ANCHOR, SEED
 
 
 def test_same_seed_same_organisation(organisation: DemoOrganisation) -> None:
-    again = generate(11, anchor=ANCHOR)
+    again = generate(SEED, anchor=ANCHOR)
     assert again.fingerprint() == organisation.fingerprint()
     assert again.accounts == organisation.accounts
     assert again.ties == organisation.ties
-    other = generate(12, anchor=ANCHOR)
+    other = generate(SEED + 1, anchor=ANCHOR)
     assert other.fingerprint() != organisation.fingerprint()
     # Another seed moves accounts and reps, not the geography.
     assert [u.code for u in other.units] == [u.code for u in organisation.units]
     assert [a.postal_code for a in other.accounts] != [a.postal_code for a in organisation.accounts]
+
+
+def test_same_seed_same_organisation_in_another_process(organisation: DemoOrganisation) -> None:
+    """Nothing hangs on the process: set order (hash seed), import order, time of day."""
+    summary = subprocess.run(
+        [sys.executable, "-m", "demo", "summary", "--seed", str(SEED), "--anchor", str(ANCHOR)],
+        env={**os.environ, "PYTHONHASHSEED": "4242"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"fingerprint    {organisation.fingerprint()}" in summary
+    assert f"accounts         {len(organisation.accounts):,}" in summary
 
 
 def test_the_organisation_hangs_together(organisation: DemoOrganisation) -> None:

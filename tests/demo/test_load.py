@@ -4,28 +4,20 @@ alignment, accounts, graph, metrics and the drafted scenario agree with each oth
 import statistics
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
 
 import asyncpg
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from demo.generate import DemoOrganisation, generate
+from demo.generate import DemoOrganisation
 from demo.identity import ALIGNMENT_NAME, SCENARIO_NAME, finished_name
 from demo.load import LoadResult, load
 from demo.tenant import ensure_demo_tenant
 from shared.models import Tenant
 from tests.conftest import Platform
+from tests.demo.conftest import SEED
 from tests.factories import TenantWithKey, make_tenant
-
-SEED = 5
-ANCHOR = date(2026, 11, 1)
-
-
-@pytest.fixture(scope="module")
-def organisation() -> DemoOrganisation:
-    return generate(SEED, anchor=ANCHOR)
 
 
 @pytest.fixture(scope="module")
