@@ -126,6 +126,12 @@ async def load(
     def done(message: str) -> None:
         progress(f"{message} ({time.monotonic() - started:.1f} s)")
 
+    # The team works on Eastern time: KPI periods start at midnight there.
+    await api.call(
+        "PUT",
+        "/metrics/settings",
+        {"time_zone": "America/New_York", "fiscal_year_start_month": 1, "currency": "USD"},
+    )
     rep_ids = await _load_reps(api, organisation)
     done(f"{len(rep_ids)} reps")
     alignment_id = await _load_alignment(api, organisation, rep_ids)

@@ -188,7 +188,7 @@ The territory platform is running.
 Try it (the demo tenant's key; .run/env holds it with DATABASE_URL and GATEWAY_URL):
   curl -H 'X-API-Key: $API_KEY' $GATEWAY_URL/assignment/reps
   curl -H 'X-API-Key: $API_KEY' -H 'Content-Type: application/json' \\
-       -d '{"postal_code": "10001", "country": "US", "employee_count": 40}' \\
+       -d '{"postal_code": "28202", "country": "US", "employee_count": 40}' \\
        $GATEWAY_URL/assignment/leads
 
 Stop everything with: make stop
