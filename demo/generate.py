@@ -12,6 +12,7 @@ fixed order over inputs sorted by code; dates are offsets from ``anchor`` (the f
 month), so a run in another month shifts the calendar but not the organisation.
 """
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -216,8 +217,6 @@ class DemoOrganisation:
 
     def fingerprint(self) -> str:
         """A digest of everything generated: equal for equal seeds (the determinism test)."""
-        import hashlib
-
         digest = hashlib.sha256()
         for part in (
             self.units,
@@ -259,7 +258,7 @@ def _slug(text: str) -> str:
 
 
 class _Names:
-    """Unique person names drawn from the lists (a number is added once a name repeats)."""
+    """Person names drawn from the lists; an e-mail handle gets a number once its name repeats."""
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
