@@ -12,7 +12,7 @@ BENCH_ON_PLATFORM := $(filter-out planning,$(BENCH_SERVICES))
 # Benchmarks that exist: bench/<service>.py or a bench/<service>/ package.
 BENCH_AVAILABLE := $(foreach s,$(BENCH_SERVICES),$(if $(wildcard bench/$(s).py bench/$(s)/__main__.py),$(s)))
 # mypy only the source folders that exist and hold Python files.
-MYPY_PATHS := $(foreach d,shared services migrations tests bench deploy,$(if $(shell find $(d) -name '*.py' -print -quit 2>/dev/null),$(d)))
+MYPY_PATHS := $(foreach d,shared services demo migrations tests bench deploy,$(if $(shell find $(d) -name '*.py' -print -quit 2>/dev/null),$(d)))
 
 .PHONY: help run stop test soak lint format migrate logs clean bootstrap venv bench \
 	$(addprefix bench-,$(BENCH_SERVICES))

@@ -4,7 +4,7 @@ python -m shared.cli create-tenant --slug acme --name "Acme Inc."
 python -m shared.cli create-key --tenant acme --scopes read,write [--name crm] [--rate-tier high]
 python -m shared.cli list-keys --tenant acme
 python -m shared.cli revoke-key --key-id UUID
-python -m shared.cli ensure-demo [--existing-key TOKEN]
+python -m shared.cli ensure-demo [--existing-key TOKEN] [--seed N]
 """
 
 import argparse
@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import api_keys, demo_data
-from shared.db import create_engine, create_sessionmaker, set_session_tenant
+from demo.identity import DEFAULT_SEED
+from demo.tenant import ensure_demo_tenant
+from shared import api_keys
+from shared.db import create_engine, create_sessionmaker
 from shared.errors import AppError
-from shared.models import ApiKey, Tenant
+from shared.models import ApiKey
 from shared.settings import get_settings
-
-DEMO_SLUG = "demo"
 
 
 async def _create_tenant(session: AsyncSession, args: argparse.Namespace) -> None:
@@ -63,13 +63,10 @@ async def _revoke_key(session: AsyncSession, args: argparse.Namespace) -> None:
 
 
 async def _ensure_demo(session: AsyncSession, args: argparse.Namespace) -> None:
-    """Idempotent: the demo tenant and data exist afterwards; prints a working admin key."""
-    tenant = await session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
-    if tenant is None:
-        tenant = await api_keys.create_tenant(session, slug=DEMO_SLUG, name="Demo Sales Org")
-    # Row security holds a non-superuser owner too (FORCE): the demo rows are the demo tenant's.
-    await set_session_tenant(session, tenant.id)
-    await demo_data.load(session, tenant_id=tenant.id)
+    """Idempotent: the demo tenant exists afterwards, empty unless it holds a finished demo of
+    this seed (``python -m demo load`` fills it once the platform is up); prints a working
+    admin key."""
+    tenant, _to_load = await ensure_demo_tenant(session, seed=args.seed)
     if args.existing_key:
         key = await api_keys.find_valid_key(session, args.existing_key)
         if key is not None and key.tenant_id == tenant.id:
@@ -108,8 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke-key", help="revoke a key (stops working within 5 s)")
     revoke.add_argument("--key-id", required=True)
     revoke.set_defaults(handler=_revoke_key)
-    demo = commands.add_parser("ensure-demo", help="create the demo tenant, data and key")
+    demo = commands.add_parser(
+        "ensure-demo", help="create the demo tenant (emptied if it holds a stale demo) and key"
+    )
     demo.add_argument("--existing-key", default="", help="reuse this token if still valid")
+    demo.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="the demo's seed (python -m demo)"
+    )
     demo.set_defaults(handler=_ensure_demo)
     return parser
 
