@@ -59,7 +59,9 @@ from services.planning.design.construct import (
     repair_contiguity,
     spread_seeds,
 )
+from services.planning.design.exact import SubProblem, canonical_labels, solve_exact
 from services.planning.design.graph import Graph, build_graph, stays_connected, territory_pieces
+from services.planning.design.lns import adjacent_pairs, resplit
 from services.planning.design.problem import DesignProblem, DesignResult, Progress, ShouldStop
 
 _EPS = 1e-9
@@ -70,6 +72,11 @@ _POLL_EVERY = 0.2
 _PULL = 0.05
 # Price of a unit of violation (a territory 1% out of bounds costs ~1 cut edge at 100).
 _PENALTY_START, _PENALTY_MIN, _PENALTY_MAX = 100.0, 5.0, 1e7
+# Seconds one exact pair re-split may take (lns.py).
+_PAIR_SECONDS = 0.5
+# The whole map goes to the exact model when it has at most this many unit-territory pairs,
+# with this share of the time budget (after the heuristic, warm-started from its plan).
+_EXACT_MAX_PAIRS, _EXACT_SHARE = 300, 0.3
 
 
 class _Model:
@@ -493,8 +500,30 @@ def solve(
         if stopper.stop():
             break
     assert best_search is not None
-    iterations += _tabu(model, best_search, stopper, reporter)
-    return _result(model, best_search.best_assignment, started, iterations)
+    exact = (
+        fresh_design
+        and model.k > 1
+        and model.n * model.k <= _EXACT_MAX_PAIRS
+        and model.cut_weight > 0
+        and not model.uses_centres
+    )
+    tabu_deadline = deadline
+    if exact:
+        tabu_deadline = time.monotonic() + (deadline - time.monotonic()) * (1 - _EXACT_SHARE)
+    iterations += _tabu(model, best_search, _Stopper(should_stop, tabu_deadline), reporter)
+    best = best_search.best_assignment
+    lower_bound = None
+    left = deadline - time.monotonic()
+    if exact and left > 0.2 and not stopper.stop():
+        plan, lower_bound = _exact_whole(model, best, left)
+        if plan is not None:
+            candidate = _Search(model, plan, rng)
+            if _better(candidate.best, best_search.best):
+                best = plan
+    result = _result(model, best, started, iterations)
+    if lower_bound is not None:
+        result.lower_bound = min(lower_bound, float(result.cut_edges))
+    return result
 
 
 def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -503,8 +532,16 @@ def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
     )
 
 
-def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Reporter") -> int:
-    """Iterated tabu search from the best plan until the time budget or a stop."""
+def _tabu(
+    model: _Model,
+    search: _Search,
+    stopper: "_Stopper",
+    reporter: "_Reporter",
+    *,
+    converge: bool = True,
+) -> int:
+    """Iterated tabu search from the best plan until the time budget or a stop, with rounds of
+    exact pair re-splits (lns.py) at every stagnation and at least every few seconds."""
     search.restart_from_best(kick=0)
     search.tabu_until[:] = 0
     base_tenure = max(3, min(20, int(math.sqrt(model.n) / 2)))
@@ -512,12 +549,29 @@ def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Repor
     since_best = 0
     iterations = 0
     last_improvement = time.monotonic()
+    budget = reporter.deadline - reporter.started
+    lns = _PairSearch(model, search.rng)
+    # Exact pair re-splits at a stagnation of the tabu search, at most every ``lns_every``.
+    lns_every = max(1.0, 0.1 * budget)
+    next_lns = time.monotonic()
     # Adaptive penalty (strategic oscillation): balance is priced, not lexicographic, so the
     # search may step out of the bounds for a move and back in with the next (a swap in two
     # moves); the price rises while the plan is out of bounds and falls while it is in.
     penalty = _PENALTY_START
     out_of_bounds, repair_after = 0, 20 + model.k
     while not stopper.stop():
+        now = time.monotonic()
+        if model.k > 1 and since_best >= patience and now >= next_lns:
+            # Stagnation: a round of exact re-splits of adjacent pairs from the best plan
+            # before the random kick.
+            search.restart_from_best(kick=0)
+            slice_end = min(reporter.deadline, now + 0.3 * lns_every)
+            improved = lns.round(search, stopper, slice_end)
+            next_lns = time.monotonic() + lns_every
+            if search.record_if_best() or improved:
+                since_best = 0
+                last_improvement = time.monotonic()
+                continue
         # Out of bounds for long: repair with balance first (and the pull towards the
         # targets) from where the search is, then price balance again.
         # Until a plan within bounds is found, balance comes first outright.
@@ -540,16 +594,96 @@ def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Repor
         else:
             since_best += 1
         reporter.report(search.best_assignment, iterations)
-        if since_best >= patience:
+        if since_best >= patience and (model.k == 1 or time.monotonic() < next_lns):
             search.restart_from_best(kick=int(search.rng.integers(2, 2 + max(3, model.k))))
             since_best = 0
         # Converged: a feasible plan unimproved for half the time budget.
         now = time.monotonic()
-        if search.best[0] <= _EPS and now - last_improvement > max(
-            2.0, 0.5 * (reporter.deadline - reporter.started)
-        ):
+        if converge and search.best[0] <= _EPS and now - last_improvement > max(2.0, 0.5 * budget):
             break
+    search.restart_from_best(kick=0)
     return iterations
+
+
+class _PairSearch:
+    """Chooses the pairs of adjacent territories to re-split exactly: the most out of bounds
+    first while a bound is missed, else at random weighted by their common border; a pair
+    that did not improve is not tried again until one of its two territories changes."""
+
+    def __init__(self, model: _Model, rng: np.random.Generator) -> None:
+        self.model = model
+        self.rng = rng
+        self.failed: dict[tuple[int, int], int] = {}
+
+    def _signature(self, search: _Search, first: int, second: int) -> int:
+        members = np.flatnonzero((search.assignment == first) | (search.assignment == second))
+        return hash((members.tobytes(), (search.assignment[members] == first).tobytes()))
+
+    def _pairs(self, search: _Search) -> list[tuple[int, int]]:
+        model = self.model
+        pairs = adjacent_pairs(search.assignment, model.graph.edges, model.k)
+        if not len(pairs):
+            return []
+        if search.violation > _EPS:
+            per_territory = model.violation_rows(search.sums, np.arange(model.k))
+            score = per_territory[pairs[:, 0]] + per_territory[pairs[:, 1]]
+            score = score + 1e-6 * self.rng.random(len(pairs))
+            order = np.argsort(-score)
+        else:
+            weight = pairs[:, 2].astype(float)
+            keys = self.rng.random(len(pairs)) ** (1.0 / weight)
+            order = np.argsort(-keys)
+        return [(int(pairs[i, 0]), int(pairs[i, 1])) for i in order]
+
+    def round(self, search: _Search, stopper: "_Stopper", until: float) -> bool:
+        improved = False
+        for first, second in self._pairs(search):
+            if stopper.stop(limit=until):
+                break
+            signature = self._signature(search, first, second)
+            if self.failed.get((first, second)) == signature:
+                continue
+            left = until - time.monotonic()
+            if left < 0.05:
+                break
+            if resplit(search, first, second, time_limit=min(left, _PAIR_SECONDS)):
+                improved = True
+                search.record_if_best()
+            else:
+                self.failed[(first, second)] = signature
+        return improved
+
+
+def _exact_whole(
+    model: _Model, assignment: NDArray[np.int64], seconds: float
+) -> tuple[NDArray[np.int64] | None, float | None]:
+    """The exact model of the whole map warm-started from ``assignment``: a better plan if it
+    finds one, and the proven lower bound on the cut edges."""
+    interchangeable = (
+        model.seeds is None
+        and not (model.locked >= 0).any()
+        and np.allclose(model.lower, model.lower[:1])
+        and np.allclose(model.upper, model.upper[:1])
+    )
+    start = canonical_labels(assignment, model.k) if interchangeable else assignment
+    sub = SubProblem(
+        n=model.n,
+        k=model.k,
+        edges=model.graph.edges,
+        weights=model.graph.weights,
+        measures=model.balanced_measures,
+        lower=model.lower[:, model.balanced],
+        upper=model.upper[:, model.balanced],
+        scale=model.scale[model.balanced],
+        locked=model.locked,
+        interchangeable=interchangeable,
+    )
+    result = solve_exact(sub, time_limit=seconds, start=start)
+    bound = None
+    if result.bound is not None:
+        # The weights are 1 per edge plus tie-breaks below 0.5 in all: a bound on the count.
+        bound = float(max(0, math.ceil(result.bound - 0.5 - 1e-6)))
+    return result.assignment, bound
 
 
 def _starting_plans(
