@@ -53,6 +53,7 @@ import time
 import numpy as np
 from numpy.typing import NDArray
 
+from services.planning.design.bisect import tree_bisection
 from services.planning.design.construct import (
     fill_unassigned,
     grow,
@@ -164,6 +165,10 @@ class _Model:
         self.move_costs = costs / costs.mean() if costs.mean() > 0 else costs
         self.disruption_weight = objective.disruption_weight if self.current is not None else 0.0
         self.balanced_measures = measures[:, self.balanced]
+        # Relative half-width of each measure's bounds (the tightest territory's; inf: none).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            width = (self.upper - self.lower) / (self.upper + self.lower)
+        self.tolerances = np.where(np.isfinite(width) & (width > 0), width, np.inf).min(axis=0)
         self.balanced_targets = self.targets[:, self.balanced]
 
     # --- balance -------------------------------------------------------------------------
@@ -694,6 +699,21 @@ def _starting_plans(
         plans.append(_from_current(model, rng))
         if model.disruption_weight > 0:
             return plans
+    if model.balanced.any() and model.k > 1:
+        # Recursive spanning-tree bisection balanced on every measure (bisect.py): the start
+        # that holds several measures; a fifth of the budget at most.
+        share = 0.2 * max(stopper.deadline - time.monotonic(), 0.0)
+        plan = tree_bisection(
+            model.graph,
+            model.balanced_measures,
+            model.balanced_targets,
+            model.tolerances[model.balanced],
+            model.locked,
+            rng,
+            deadline=time.monotonic() + share,
+        )
+        if plan is not None:
+            plans.append(plan)
     starts = 1 if model.seeds is not None else max(1, min(8, 20_000 // max(model.n, 1)))
     for _ in range(starts):
         plans.append(_constructed(model, rng))
