@@ -163,3 +163,28 @@ def test_pair_resplit_straightens_a_ragged_border_and_repairs_balance() -> None:
     assert sorted(np.bincount(after, minlength=2).tolist()) == [18, 18]
     cut_after = int((after[edges[:, 0]] != after[edges[:, 1]]).sum())
     assert cut_after == 6 < cut_before  # a straight line between the halves
+
+
+def test_tree_bisection_start_is_contiguous_honours_locks_and_balances_every_measure() -> None:
+    from services.planning.design.bisect import tree_bisection
+    from services.planning.design.graph import build_graph
+
+    rows = cols = 12
+    edges, coordinates = lattice(rows, cols)
+    n, k = rows * cols, 4
+    rng = np.random.default_rng(11)
+    measures = np.column_stack([np.ones(n), rng.uniform(0.5, 1.5, n), rng.uniform(0.8, 1.2, n)])
+    targets = np.repeat(measures.sum(axis=0)[None, :] / k, k, axis=0)
+    locked = np.full(n, -1, dtype=np.int64)
+    locked[[0, n - 1]] = [3, 0]  # opposite corners, against the natural order of the cuts
+    graph = build_graph(n, edges, None, coordinates)
+    plan = tree_bisection(
+        graph, measures, targets, np.full(3, 0.05), locked, rng, deadline=float("inf")
+    )
+    assert plan is not None
+    assert sorted(np.unique(plan).tolist()) == list(range(k))
+    assert contiguous(n, edges, plan, k)
+    assert plan[0] == 3 and plan[n - 1] == 0
+    sums = np.zeros((k, 3))
+    np.add.at(sums, plan, measures)
+    assert np.abs(sums / targets - 1).max() <= 0.05

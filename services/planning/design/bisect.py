@@ -45,24 +45,28 @@ def tree_bisection(
     relative half-width of each measure's bounds (inf: unbounded)."""
     k = len(targets)
     assignment = np.full(graph.n, -1, dtype=np.int64)
-    stack: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = [
-        (np.arange(graph.n), np.arange(k))
-    ]
+    stack: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = [(np.arange(graph.n), np.arange(k))]
     while stack:
         units, territories = stack.pop()
         if len(territories) == 1:
             assignment[units] = territories[0]
             continue
-        if time.monotonic() > deadline:
-            return None
+        # Past the deadline every split still gets one tree: a plan, if a rougher one.
         half = len(territories) // 2
         first, second = territories[:half], territories[half:]
+        # Each side's target is its share of what these units actually hold, so an error of
+        # an earlier cut is spread over all the territories below it, not left to the last.
+        held = measures[units].sum(axis=0)
+        wanted = targets[territories].sum(axis=0)
+        share = np.where(
+            wanted > 0, targets[first].sum(axis=0) / np.where(wanted > 0, wanted, 1), 0.5
+        )
         inside = _split(
             graph,
             units,
             measures,
-            targets[first].sum(axis=0),
-            targets[second].sum(axis=0),
+            held * share,
+            held * (1 - share),
             tolerances,
             np.isin(locked[units], first),
             np.isin(locked[units], second),
@@ -123,12 +127,8 @@ def _split(
         below = sums[:, :b]  # the subtree under each unit (the cut edge: unit - parent)
         above = total[:b] - below
         # The subtree as the first side, or as the second.
-        score_a = np.maximum(
-            _worst(below, first_target, safe), _worst(above, second_target, safe)
-        )
-        score_b = np.maximum(
-            _worst(below, second_target, safe), _worst(above, first_target, safe)
-        )
+        score_a = np.maximum(_worst(below, first_target, safe), _worst(above, second_target, safe))
+        score_b = np.maximum(_worst(below, second_target, safe), _worst(above, first_target, safe))
         # Locks: a side may not hold units locked to the other one.
         lock_first, lock_second = sums[:, b], sums[:, b + 1]
         score_a[(lock_second > 0) | (total[b] - lock_first > 0)] = np.inf
@@ -157,10 +157,7 @@ def _subtree_sums(
     order: NDArray[np.int32], parent: NDArray[np.int32], values: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Sum of ``values`` over each unit's subtree, level by level from the deepest."""
-    size = len(order)
-    depth = np.zeros(size, dtype=np.int64)
-    for unit in order[1:].tolist():  # BFS order: a parent's depth is known first
-        depth[unit] = depth[parent[unit]] + 1
+    depth = _depths(order, parent)
     sums = values.copy()
     by_depth = order[np.argsort(-depth[order], kind="stable")]
     levels = np.bincount(depth, minlength=depth.max() + 1)[::-1]
@@ -170,6 +167,21 @@ def _subtree_sums(
         np.add.at(sums, parent[level], sums[level])
         start += count
     return sums
+
+
+def _depths(order: NDArray[np.int32], parent: NDArray[np.int32]) -> NDArray[np.int64]:
+    """Each unit's depth below the root, by pointer jumping (log(depth) vector steps)."""
+    size = len(order)
+    ancestor = np.asarray(parent, dtype=np.int64).copy()
+    root = int(order[0])
+    ancestor[root] = root
+    depth = (np.arange(size) != root).astype(np.int64)  # distance to ``ancestor``
+    while True:
+        further = ancestor[ancestor]
+        if np.array_equal(further, ancestor):
+            return depth
+        depth = depth + depth[ancestor]
+        ancestor = further
 
 
 def _subtree(

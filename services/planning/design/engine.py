@@ -11,10 +11,13 @@ et al. and of King et al., Lagos et al.'s GRASP) are all the same shape: a multi
 construction followed by a local search over *boundary moves* with incremental evaluation and
 an articulation check on the donor territory. That is what this module does:
 
-1. **Construction** (``construct.py``): seeds spread like k-means++ (or the reps' homes), each
-   territory grown in turn, the least filled first, taking its free neighbour nearest its seed;
-   locked units start in their territory. Contiguous by construction (a piece a lock leaves
-   apart is joined by a shortest path). Several starts while they are cheap.
+1. **Construction**: first a recursive bisection along random spanning trees, every cut
+   chosen over many trees for the balance of *all* measures at once (``bisect.py``; GerryChain's
+   recursive_tree_part balances one), the start that holds several measures; then seeds spread
+   like k-means++ (or the reps' homes), each territory grown in turn, the least filled first,
+   taking its free neighbour nearest its seed (``construct.py``); locked units start in their
+   territory. Contiguous by construction (a piece a lock leaves apart is joined by a shortest
+   path). Several starts while they are cheap; the best after a short descent goes on.
 2. **Search**: tabu search with a lexicographic objective, balance violation first (the sum,
    over territories and balanced measures, of the excess beyond the bounds relative to the
    mean target), then the weighted objective (cut edges weighted by shared boundary length, or
@@ -37,7 +40,16 @@ an articulation check on the donor territory. That is what this module does:
    penalty (strategic oscillation, as in Bozkaya et al.): the search may leave the bounds
    for one move and re-enter with the next, and is sent back to repair (balance first) when
    it stays out too long. The best plan is always ranked lexicographically.
-3. **Realignment**: with a ``current`` alignment the search starts from it (units of a
+3. **Exact neighbourhoods** (``lns.py``, ``exact.py``): when the tabu search stagnates, pairs
+   of adjacent territories are re-split by an exact MIP (HiGHS; Shirabe flow contiguity, the
+   units near their common border free, balance priced), the large move that single-unit moves
+   cannot make (ReCom's merge-and-split, but optimal rather than random). Small maps (at most
+   ``_EXACT_MAX_PAIRS`` unit-territory pairs, cut edges only) then get the whole-map exact model
+   for the last part of the budget, warm-started from the heuristic's plan: it proves the
+   optimum when it can, and otherwise its dual bound is the result's ``lower_bound``.
+   Cut edges are *counted* (the measure of the districting literature and of the benchmarks);
+   shared boundary length only breaks ties between plans with as many cut edges.
+4. **Realignment**: with a ``current`` alignment the search starts from it (units of a
    territory that no longer exists go to their neighbours, a new territory starts at a unit
    far from its territory's centre), and disruption (the units' ``move_costs``) is part of the
    objective, so balance is restored with the fewest, cheapest moves.
