@@ -69,14 +69,13 @@ SUITES: dict[str, tuple[Case, ...]] = {
     # that has found nothing by then (GerryChain's tree at ±0.5%, spopt on 2,000+ units) is
     # reported as stopped, which is what a longer wait showed in earlier runs too.
     "default": (
-        Case(NC, 9.5, SMALL[:3], mip_seconds=30, cap_seconds=30),
-        Case(NC_3M, 9.5, SMALL, mip_seconds=20, cap_seconds=30),
-        Case(GRID, 9.5, SMALL[:3], mip_seconds=20, realign=True, cap_seconds=30),
-        Case(VORONOI_500, 30, SMALL[:3], realign=True, cap_seconds=60),
-        Case(ZIP_CO, 30, SMALL[:3], cap_seconds=60),
+        Case(NC, 9.5, SMALL[:3], mip_seconds=20, cap_seconds=30),
+        Case(NC_3M, 9.5, SMALL[:3], mip_seconds=15, cap_seconds=30),
+        Case(GRID, 9.5, SMALL[:3], mip_seconds=15, realign=True, cap_seconds=30),
+        Case(VORONOI_500, 30, SMALL[:2], cap_seconds=60),
         Case(ZIP_CO_1M, 30, SMALL[:2], cap_seconds=60),
-        Case(ZIP_TX, 9.5, realign=True, cap_seconds=30),
-        Case(VORONOI_3000, 9.5, cap_seconds=30),
+        Case(ZIP_TX, 9.5, SMALL[:2], realign=True, cap_seconds=30),
+        Case(VORONOI_3000, 9.5, SMALL[:2], cap_seconds=30),
         Case(ZIP_US, 115, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=60),
     ),
 }
@@ -96,6 +95,7 @@ SUITES["full"] = (
     Case(GRID, 9.5, SMALL, mip_seconds=300, realign=True, cap_seconds=300),
     Case(VORONOI_500, 30, SMALL, realign=True, recom_steps=10_000, cap_seconds=900),
     Case(ZIP_CO, 30, SMALL, recom_steps=10_000, cap_seconds=900),
+    Case(ZIP_CO_1M, 30, SMALL, recom_steps=10_000, cap_seconds=900),
     *SUITES["default"][5:],
     Case(VORONOI_30000, 115, ("gerrychain-tree", "gerrychain-recom"), cap_seconds=600),
 )

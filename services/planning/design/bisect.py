@@ -61,7 +61,7 @@ def tree_bisection(
         share = np.where(
             wanted > 0, targets[first].sum(axis=0) / np.where(wanted > 0, wanted, 1), 0.5
         )
-        inside = _split(
+        inside = split_along_trees(
             graph,
             units,
             measures,
@@ -81,7 +81,7 @@ def tree_bisection(
     return assignment
 
 
-def _split(
+def split_along_trees(
     graph: Graph,
     units: NDArray[np.int64],
     measures: NDArray[np.float64],

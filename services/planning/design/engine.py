@@ -74,7 +74,7 @@ from services.planning.design.construct import (
 )
 from services.planning.design.exact import SubProblem, canonical_labels, solve_exact
 from services.planning.design.graph import Graph, build_graph, stays_connected, territory_pieces
-from services.planning.design.lns import adjacent_pairs, resplit
+from services.planning.design.lns import adjacent_pairs, recombine, resplit
 from services.planning.design.problem import DesignProblem, DesignResult, Progress, ShouldStop
 
 _EPS = 1e-9
@@ -578,7 +578,8 @@ def _tabu(
     out_of_bounds, repair_after = 0, 20 + model.k
     while not stopper.stop():
         now = time.monotonic()
-        if model.k > 1 and since_best >= patience and now >= next_lns:
+        stalled = since_best >= patience or now - last_improvement > lns_every
+        if model.k > 1 and stalled and now >= next_lns:
             # Stagnation: a round of exact re-splits of adjacent pairs from the best plan
             # before the random kick.
             search.restart_from_best(kick=0)
@@ -663,7 +664,9 @@ class _PairSearch:
             left = until - time.monotonic()
             if left < 0.05:
                 break
-            if resplit(search, first, second, time_limit=min(left, _PAIR_SECONDS)):
+            if recombine(search, first, second, deadline=until) or resplit(
+                search, first, second, time_limit=min(left, _PAIR_SECONDS)
+            ):
                 improved = True
                 search.record_if_best()
             else:
@@ -727,6 +730,8 @@ def _starting_plans(
         if plan is not None:
             plans.append(plan)
     starts = 1 if model.seeds is not None else max(1, min(8, 20_000 // max(model.n, 1)))
+    if plans:  # the bisection start usually wins: fewer grown ones, more time for each
+        starts = min(starts, 3)
     for _ in range(starts):
         plans.append(_constructed(model, rng))
         if stopper.stop():
