@@ -188,3 +188,22 @@ def test_tree_bisection_start_is_contiguous_honours_locks_and_balances_every_mea
     sums = np.zeros((k, 3))
     np.add.at(sums, plan, measures)
     assert np.abs(sums / targets - 1).max() <= 0.05
+
+
+def test_exact_model_stops_when_asked() -> None:
+    """A cancel reaches the solver through its interrupt callbacks: asked to stop from the
+    start, it answers at once without a proof (no timing asserted, only the outcome)."""
+    rows = cols = 9
+    edges, _ = lattice(rows, cols)
+    measures = np.random.default_rng(2).integers(1, 9, rows * cols).astype(np.float64)
+    sub = sub_problem(edges, measures, 5, 0.02)
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return True
+
+    result = solve_exact(sub, time_limit=600, should_stop=stop)
+    assert calls
+    assert not result.optimal
+    assert "interrupt" in result.status.lower()

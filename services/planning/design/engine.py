@@ -532,7 +532,7 @@ def solve(
     lower_bound = None
     left = deadline - time.monotonic()
     if exact and left > 0.2 and not stopper.stop():
-        plan, lower_bound = _exact_whole(model, best, left)
+        plan, lower_bound = _exact_whole(model, best, left, stopper.stop)
         if plan is not None:
             candidate = _Search(model, plan, rng)
             if _better(candidate.best, best_search.best):
@@ -665,7 +665,11 @@ class _PairSearch:
             if left < 0.05:
                 break
             if recombine(search, first, second, deadline=until) or resplit(
-                search, first, second, time_limit=min(left, _PAIR_SECONDS)
+                search,
+                first,
+                second,
+                time_limit=min(left, _PAIR_SECONDS),
+                should_stop=stopper.stop,
             ):
                 improved = True
                 search.record_if_best()
@@ -675,7 +679,10 @@ class _PairSearch:
 
 
 def _exact_whole(
-    model: _Model, assignment: NDArray[np.int64], seconds: float
+    model: _Model,
+    assignment: NDArray[np.int64],
+    seconds: float,
+    should_stop: ShouldStop | None = None,
 ) -> tuple[NDArray[np.int64] | None, float | None]:
     """The exact model of the whole map warm-started from ``assignment``: a better plan if it
     finds one, and the proven lower bound on the cut edges."""
@@ -698,7 +705,7 @@ def _exact_whole(
         locked=model.locked,
         interchangeable=interchangeable,
     )
-    result = solve_exact(sub, time_limit=seconds, start=start)
+    result = solve_exact(sub, time_limit=seconds, start=start, should_stop=should_stop)
     bound = None
     if result.bound is not None:
         # The weights are 1 per edge plus tie-breaks below 0.5 in all: a bound on the count.

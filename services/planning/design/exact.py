@@ -21,8 +21,11 @@ of a territory is its lowest-numbered unit and roots rise with the territory num
 Validi et al.'s ordering); where a territory has a locked unit, that unit is its root.
 """
 
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -63,8 +66,11 @@ def solve_exact(
     *,
     time_limit: float,
     start: NDArray[np.int64] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ExactResult:
-    """Solve ``sub`` within ``time_limit`` seconds, warm-started from ``start`` if given."""
+    """Solve ``sub`` within ``time_limit`` seconds, warm-started from ``start`` if given;
+    ``should_stop`` (a cancel) is polled from the solver's interrupt callbacks."""
+    deadline = time.monotonic() + max(float(time_limit), 0.01)
     n, k = sub.n, sub.k
     edges = np.asarray(sub.edges, dtype=np.int64).reshape(-1, 2)
     e = len(edges)
@@ -201,6 +207,15 @@ def solve_exact(
         values = _start_values(sub, start, arcs, columns, x0, r0, y0, f0, s0, big_m)
         if values is not None:
             highs.setSolution(columns, np.arange(columns, dtype=np.int32), values)
+
+    # HiGHS checks its own time limit only between some phases; its interrupt callbacks
+    # come often, so the deadline and a cancel are enforced there too.
+    def interrupt(event: Any) -> None:
+        if time.monotonic() > deadline or (should_stop is not None and should_stop()):
+            event.interrupt()
+
+    highs.cbMipInterrupt.subscribe(interrupt)
+    highs.cbSimplexInterrupt.subscribe(interrupt)
     highs.run()
     status = highs.modelStatusToString(highs.getModelStatus())
     info = highs.getInfo()

@@ -11,6 +11,7 @@ bounds and shortens borders, and the plan is only changed when the whole objecti
 """
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +31,13 @@ _RECOMBINE_TREES = 30
 
 
 def resplit(
-    search: "_Search", first: int, second: int, *, time_limit: float, max_free: int = 60
+    search: "_Search",
+    first: int,
+    second: int,
+    *,
+    time_limit: float,
+    max_free: int = 60,
+    should_stop: Callable[[], bool] | None = None,
 ) -> bool:
     """Re-split territories ``first`` and ``second`` optimally; True if the plan improved."""
     model = search.model
@@ -91,7 +98,7 @@ def resplit(
         soft_penalty=_SOFT_PENALTY,
         unit_costs=unit_costs,
     )
-    result = solve_exact(sub, time_limit=time_limit, start=labels)
+    result = solve_exact(sub, time_limit=time_limit, start=labels, should_stop=should_stop)
     if result.assignment is None or np.array_equal(result.assignment, labels):
         return False
     proposed = assignment.copy()
