@@ -355,7 +355,9 @@ def _zip_voronoi(spec: Spec) -> Instance:
     edges, lengths = polygon_adjacency(cells, min_shared_length=1.0)
     area = shapely.area(cells)
     rng = np.random.default_rng(spec.seed)
-    names, measures = _zip_measures(rng, points, counts.astype(np.float64), all_points, area)
+    names, measures = _select(
+        spec, *_zip_measures(rng, points, counts.astype(np.float64), all_points, area)
+    )
     where = ", ".join(spec.states) if spec.states else "the contiguous US (standard ZIPs)"
     return _finish(
         spec,

@@ -276,7 +276,7 @@ def run_spopt_maxp(instance: Instance, budget: Budget) -> Outcome:
 def run_mip(instance: Instance, budget: Budget) -> Outcome:
     from bench.planning.mip import solve_mip
 
-    result = solve_mip(instance, time_limit=budget.seconds)
+    result = solve_mip(instance, time_limit=budget.seconds, start=budget.current)
     return Outcome(
         result.assignment,
         result.status,

@@ -11,10 +11,13 @@ et al. and of King et al., Lagos et al.'s GRASP) are all the same shape: a multi
 construction followed by a local search over *boundary moves* with incremental evaluation and
 an articulation check on the donor territory. That is what this module does:
 
-1. **Construction** (``construct.py``): seeds spread like k-means++ (or the reps' homes), each
-   territory grown in turn, the least filled first, taking its free neighbour nearest its seed;
-   locked units start in their territory. Contiguous by construction (a piece a lock leaves
-   apart is joined by a shortest path). Several starts while they are cheap.
+1. **Construction**: first a recursive bisection along random spanning trees, every cut
+   chosen over many trees for the balance of *all* measures at once (``bisect.py``; GerryChain's
+   recursive_tree_part balances one), the start that holds several measures; then seeds spread
+   like k-means++ (or the reps' homes), each territory grown in turn, the least filled first,
+   taking its free neighbour nearest its seed (``construct.py``); locked units start in their
+   territory. Contiguous by construction (a piece a lock leaves apart is joined by a shortest
+   path). Several starts while they are cheap; the best after a short descent goes on.
 2. **Search**: tabu search with a lexicographic objective, balance violation first (the sum,
    over territories and balanced measures, of the excess beyond the bounds relative to the
    mean target), then the weighted objective (cut edges weighted by shared boundary length, or
@@ -37,7 +40,16 @@ an articulation check on the donor territory. That is what this module does:
    penalty (strategic oscillation, as in Bozkaya et al.): the search may leave the bounds
    for one move and re-enter with the next, and is sent back to repair (balance first) when
    it stays out too long. The best plan is always ranked lexicographically.
-3. **Realignment**: with a ``current`` alignment the search starts from it (units of a
+3. **Exact neighbourhoods** (``lns.py``, ``exact.py``): when the tabu search stagnates, pairs
+   of adjacent territories are re-split by an exact MIP (HiGHS; Shirabe flow contiguity, the
+   units near their common border free, balance priced), the large move that single-unit moves
+   cannot make (ReCom's merge-and-split, but optimal rather than random). Small maps (at most
+   ``_EXACT_MAX_PAIRS`` unit-territory pairs, cut edges only) then get the whole-map exact model
+   for the last part of the budget, warm-started from the heuristic's plan: it proves the
+   optimum when it can, and otherwise its dual bound is the result's ``lower_bound``.
+   Cut edges are *counted* (the measure of the districting literature and of the benchmarks);
+   shared boundary length only breaks ties between plans with as many cut edges.
+4. **Realignment**: with a ``current`` alignment the search starts from it (units of a
    territory that no longer exists go to their neighbours, a new territory starts at a unit
    far from its territory's centre), and disruption (the units' ``move_costs``) is part of the
    objective, so balance is restored with the fewest, cheapest moves.
@@ -53,13 +65,16 @@ import time
 import numpy as np
 from numpy.typing import NDArray
 
+from services.planning.design.bisect import tree_bisection
 from services.planning.design.construct import (
     fill_unassigned,
     grow,
     repair_contiguity,
     spread_seeds,
 )
+from services.planning.design.exact import SubProblem, canonical_labels, solve_exact
 from services.planning.design.graph import Graph, build_graph, stays_connected, territory_pieces
+from services.planning.design.lns import adjacent_pairs, recombine, resplit
 from services.planning.design.problem import DesignProblem, DesignResult, Progress, ShouldStop
 
 _EPS = 1e-9
@@ -70,6 +85,11 @@ _POLL_EVERY = 0.2
 _PULL = 0.05
 # Price of a unit of violation (a territory 1% out of bounds costs ~1 cut edge at 100).
 _PENALTY_START, _PENALTY_MIN, _PENALTY_MAX = 100.0, 5.0, 1e7
+# Seconds one exact pair re-split may take (lns.py).
+_PAIR_SECONDS = 0.5
+# The whole map goes to the exact model when it has at most this many unit-territory pairs,
+# with this share of the time budget (after the heuristic, warm-started from its plan).
+_EXACT_MAX_PAIRS, _EXACT_SHARE = 300, 0.3
 
 
 class _Model:
@@ -157,6 +177,10 @@ class _Model:
         self.move_costs = costs / costs.mean() if costs.mean() > 0 else costs
         self.disruption_weight = objective.disruption_weight if self.current is not None else 0.0
         self.balanced_measures = measures[:, self.balanced]
+        # Relative half-width of each measure's bounds (the tightest territory's; inf: none).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            width = (self.upper - self.lower) / (self.upper + self.lower)
+        self.tolerances = np.where(np.isfinite(width) & (width > 0), width, np.inf).min(axis=0)
         self.balanced_targets = self.targets[:, self.balanced]
 
     # --- balance -------------------------------------------------------------------------
@@ -493,8 +517,30 @@ def solve(
         if stopper.stop():
             break
     assert best_search is not None
-    iterations += _tabu(model, best_search, stopper, reporter)
-    return _result(model, best_search.best_assignment, started, iterations)
+    exact = (
+        fresh_design
+        and model.k > 1
+        and model.n * model.k <= _EXACT_MAX_PAIRS
+        and model.cut_weight > 0
+        and not model.uses_centres
+    )
+    tabu_deadline = deadline
+    if exact:
+        tabu_deadline = time.monotonic() + (deadline - time.monotonic()) * (1 - _EXACT_SHARE)
+    iterations += _tabu(model, best_search, _Stopper(should_stop, tabu_deadline), reporter)
+    best = best_search.best_assignment
+    lower_bound = None
+    left = deadline - time.monotonic()
+    if exact and left > 0.2 and not stopper.stop():
+        plan, lower_bound = _exact_whole(model, best, left, stopper.stop)
+        if plan is not None:
+            candidate = _Search(model, plan, rng)
+            if _better(candidate.best, best_search.best):
+                best = plan
+    result = _result(model, best, started, iterations)
+    if lower_bound is not None:
+        result.lower_bound = min(lower_bound, float(result.cut_edges))
+    return result
 
 
 def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -503,8 +549,16 @@ def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
     )
 
 
-def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Reporter") -> int:
-    """Iterated tabu search from the best plan until the time budget or a stop."""
+def _tabu(
+    model: _Model,
+    search: _Search,
+    stopper: "_Stopper",
+    reporter: "_Reporter",
+    *,
+    converge: bool = True,
+) -> int:
+    """Iterated tabu search from the best plan until the time budget or a stop, with rounds of
+    exact pair re-splits (lns.py) at every stagnation and at least every few seconds."""
     search.restart_from_best(kick=0)
     search.tabu_until[:] = 0
     base_tenure = max(3, min(20, int(math.sqrt(model.n) / 2)))
@@ -512,12 +566,30 @@ def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Repor
     since_best = 0
     iterations = 0
     last_improvement = time.monotonic()
+    budget = reporter.deadline - reporter.started
+    lns = _PairSearch(model, search.rng)
+    # Exact pair re-splits at a stagnation of the tabu search, at most every ``lns_every``.
+    lns_every = max(1.0, 0.1 * budget)
+    next_lns = time.monotonic()
     # Adaptive penalty (strategic oscillation): balance is priced, not lexicographic, so the
     # search may step out of the bounds for a move and back in with the next (a swap in two
     # moves); the price rises while the plan is out of bounds and falls while it is in.
     penalty = _PENALTY_START
     out_of_bounds, repair_after = 0, 20 + model.k
     while not stopper.stop():
+        now = time.monotonic()
+        stalled = since_best >= patience or now - last_improvement > lns_every
+        if model.k > 1 and stalled and now >= next_lns:
+            # Stagnation: a round of exact re-splits of adjacent pairs from the best plan
+            # before the random kick.
+            search.restart_from_best(kick=0)
+            slice_end = min(reporter.deadline, now + 0.3 * lns_every)
+            improved = lns.round(search, stopper, slice_end)
+            next_lns = time.monotonic() + lns_every
+            if search.record_if_best() or improved:
+                since_best = 0
+                last_improvement = time.monotonic()
+                continue
         # Out of bounds for long: repair with balance first (and the pull towards the
         # targets) from where the search is, then price balance again.
         # Until a plan within bounds is found, balance comes first outright.
@@ -540,16 +612,105 @@ def _tabu(model: _Model, search: _Search, stopper: "_Stopper", reporter: "_Repor
         else:
             since_best += 1
         reporter.report(search.best_assignment, iterations)
-        if since_best >= patience:
+        if since_best >= patience and (model.k == 1 or time.monotonic() < next_lns):
             search.restart_from_best(kick=int(search.rng.integers(2, 2 + max(3, model.k))))
             since_best = 0
         # Converged: a feasible plan unimproved for half the time budget.
         now = time.monotonic()
-        if search.best[0] <= _EPS and now - last_improvement > max(
-            2.0, 0.5 * (reporter.deadline - reporter.started)
-        ):
+        if converge and search.best[0] <= _EPS and now - last_improvement > max(2.0, 0.5 * budget):
             break
+    search.restart_from_best(kick=0)
     return iterations
+
+
+class _PairSearch:
+    """Chooses the pairs of adjacent territories to re-split exactly: the most out of bounds
+    first while a bound is missed, else at random weighted by their common border; a pair
+    that did not improve is not tried again until one of its two territories changes."""
+
+    def __init__(self, model: _Model, rng: np.random.Generator) -> None:
+        self.model = model
+        self.rng = rng
+        self.failed: dict[tuple[int, int], int] = {}
+
+    def _signature(self, search: _Search, first: int, second: int) -> int:
+        members = np.flatnonzero((search.assignment == first) | (search.assignment == second))
+        return hash((members.tobytes(), (search.assignment[members] == first).tobytes()))
+
+    def _pairs(self, search: _Search) -> list[tuple[int, int]]:
+        model = self.model
+        pairs = adjacent_pairs(search.assignment, model.graph.edges, model.k)
+        if not len(pairs):
+            return []
+        if search.violation > _EPS:
+            per_territory = model.violation_rows(search.sums, np.arange(model.k))
+            score = per_territory[pairs[:, 0]] + per_territory[pairs[:, 1]]
+            score = score + 1e-6 * self.rng.random(len(pairs))
+            order = np.argsort(-score)
+        else:
+            weight = pairs[:, 2].astype(float)
+            keys = self.rng.random(len(pairs)) ** (1.0 / weight)
+            order = np.argsort(-keys)
+        return [(int(pairs[i, 0]), int(pairs[i, 1])) for i in order]
+
+    def round(self, search: _Search, stopper: "_Stopper", until: float) -> bool:
+        improved = False
+        for first, second in self._pairs(search):
+            if stopper.stop(limit=until):
+                break
+            signature = self._signature(search, first, second)
+            if self.failed.get((first, second)) == signature:
+                continue
+            left = until - time.monotonic()
+            if left < 0.05:
+                break
+            if recombine(search, first, second, deadline=until) or resplit(
+                search,
+                first,
+                second,
+                time_limit=min(left, _PAIR_SECONDS),
+                should_stop=stopper.stop,
+            ):
+                improved = True
+                search.record_if_best()
+            else:
+                self.failed[(first, second)] = signature
+        return improved
+
+
+def _exact_whole(
+    model: _Model,
+    assignment: NDArray[np.int64],
+    seconds: float,
+    should_stop: ShouldStop | None = None,
+) -> tuple[NDArray[np.int64] | None, float | None]:
+    """The exact model of the whole map warm-started from ``assignment``: a better plan if it
+    finds one, and the proven lower bound on the cut edges."""
+    interchangeable = (
+        model.seeds is None
+        and not (model.locked >= 0).any()
+        and np.allclose(model.lower, model.lower[:1])
+        and np.allclose(model.upper, model.upper[:1])
+    )
+    start = canonical_labels(assignment, model.k) if interchangeable else assignment
+    sub = SubProblem(
+        n=model.n,
+        k=model.k,
+        edges=model.graph.edges,
+        weights=model.graph.weights,
+        measures=model.balanced_measures,
+        lower=model.lower[:, model.balanced],
+        upper=model.upper[:, model.balanced],
+        scale=model.scale[model.balanced],
+        locked=model.locked,
+        interchangeable=interchangeable,
+    )
+    result = solve_exact(sub, time_limit=seconds, start=start, should_stop=should_stop)
+    bound = None
+    if result.bound is not None:
+        # The weights are 1 per edge plus tie-breaks below 0.5 in all: a bound on the count.
+        bound = float(max(0, math.ceil(result.bound - 0.5 - 1e-6)))
+    return result.assignment, bound
 
 
 def _starting_plans(
@@ -560,7 +721,24 @@ def _starting_plans(
         plans.append(_from_current(model, rng))
         if model.disruption_weight > 0:
             return plans
+    if model.balanced.any() and model.k > 1:
+        # Recursive spanning-tree bisection balanced on every measure (bisect.py): the start
+        # that holds several measures; a fifth of the budget at most.
+        share = 0.2 * max(stopper.deadline - time.monotonic(), 0.0)
+        plan = tree_bisection(
+            model.graph,
+            model.balanced_measures,
+            model.balanced_targets,
+            model.tolerances[model.balanced],
+            model.locked,
+            rng,
+            deadline=time.monotonic() + share,
+        )
+        if plan is not None:
+            plans.append(plan)
     starts = 1 if model.seeds is not None else max(1, min(8, 20_000 // max(model.n, 1)))
+    if plans:  # the bisection start usually wins: fewer grown ones, more time for each
+        starts = min(starts, 3)
     for _ in range(starts):
         plans.append(_constructed(model, rng))
         if stopper.stop():

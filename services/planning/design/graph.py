@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 class Graph:
     n: int
     edges: NDArray[np.int64]  # (e, 2), bridges to islands included
-    weights: NDArray[np.float64]  # (e,) boundary length, scaled so the mean is 1
+    weights: NDArray[np.float64]  # (e,) 1 per edge + a boundary-length tie-break (< 1 in all)
     source: NDArray[np.int64]  # (2e,) both directions of every edge
     target: NDArray[np.int64]
     directed_weights: NDArray[np.float64]
@@ -45,7 +45,9 @@ def build_graph(
     if len(added):
         edges = np.vstack([edges, added])
         lengths = np.concatenate([lengths, np.full(len(added), floor)])
-    weights = lengths / lengths.mean() if len(lengths) else lengths
+    # Cut edges are counted (the literature's and the planners' measure); the shared boundary
+    # length only breaks ties: the tie-breaks of all edges together weigh less than one edge.
+    weights = 1.0 + 0.5 * lengths / lengths.sum() if len(lengths) else lengths
     source = np.concatenate([edges[:, 0], edges[:, 1]])
     target = np.concatenate([edges[:, 1], edges[:, 0]])
     directed = np.concatenate([weights, weights])

@@ -35,11 +35,11 @@ class MeasureBalance:
 
 @dataclass(frozen=True)
 class Objective:
-    """What to minimise once balance holds, each term weighted: compactness (cut edges weighted
-    by shared boundary length, moment of inertia about the territory's seed or centre, or the
-    largest territory diameter), rep travel (distance from each unit to its territory's seed,
-    weighted by the first balanced measure), and disruption (``move_costs`` of the units that
-    leave their ``current`` territory)."""
+    """What to minimise once balance holds, each term weighted: compactness (cut edges counted,
+    the shared boundary length breaking ties; moment of inertia about the territory's seed or
+    centre; or the largest territory diameter), rep travel (distance from each unit to its
+    territory's seed, weighted by the first balanced measure), and disruption (``move_costs``
+    of the units that leave their ``current`` territory)."""
 
     compactness: Compactness = "cut_edges"
     compactness_weight: float = 1.0
@@ -78,7 +78,9 @@ class DesignResult:
     objective_value: float
     elapsed_seconds: float
     iterations: int
-    lower_bound: float | None = None  # on the compactness term, when an exact method proved one
+    # Cut edges no plan within the constraints can go below, when the exact model proved one
+    # (small maps, cut-edge objective); equal to ``cut_edges`` when the plan is optimal.
+    lower_bound: float | None = None
 
 
 # ``progress(fraction_done, best_so_far)``; ``should_stop()`` is polled (cancel, time budget).
