@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -378,6 +379,27 @@ class TerritoryPart(Base):
     # The whole territory's area: where polygons of one level overlap, the smaller one wins.
     territory_area_m2: Mapped[float] = mapped_column(Float)
     geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True))
+
+
+class TerritoryTileGeometry(Base):
+    """A territory polygon as vector tiles read it: in web Mercator (EPSG:3857), simplified for
+    one zoom band (services/assignment/tiles/sql/territory_tile_geometry.sql). Written only by
+    triggers on ``territory``."""
+
+    __tablename__ = "territory_tile_geometry"
+    __table_args__ = (
+        Index("ix_territory_tile_geometry_alignment_id_band", "alignment_id", "band"),
+    )
+
+    territory_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    tenant_id: Mapped[TenantId]
+    alignment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="CASCADE")
+    )
+    geom: Mapped[Any] = mapped_column(Geometry(srid=3857, spatial_index=True))
 
 
 class AssignmentJobStatus(enum.StrEnum):

@@ -1,0 +1,89 @@
+"""Vector tiles and small GeoJSON layers: address checks, the alignment to draw, ETags."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.assignment.tiles import repository
+from services.assignment.tiles.errors import (
+    MAX_ZOOM,
+    InvalidTile,
+    MapTerritoryNotFound,
+    NoActiveAlignment,
+    TileAlignmentNotFound,
+)
+
+
+@dataclass(frozen=True)
+class Tile:
+    body: bytes
+    etag: str
+
+
+def check_address(*, z: int, x: int, y: int) -> None:
+    if not 0 <= z <= MAX_ZOOM or not 0 <= x < 2**z or not 0 <= y < 2**z:
+        raise InvalidTile(z=z, x=x, y=y)
+
+
+def tile_etag(
+    *, alignment: repository.AlignmentVersion, z: int, x: int, y: int, body: bytes
+) -> str:
+    """A strong validator: the alignment and its version, the address, and a digest of the bytes.
+    The digest is what makes it strong: a tile also shows reps and accounts, which change
+    without the alignment changing, so the alignment's version alone would vouch for a stale
+    tile."""
+    version = int(alignment.updated_at.timestamp() * 1_000_000)
+    digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+    return f'"{alignment.id}.{version}.{z}.{x}.{y}.{digest}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: a list of entity tags or "*", compared weakly."""
+    if not if_none_match:
+        return False
+    candidates = [candidate.strip() for candidate in if_none_match.split(",")]
+    return any(candidate == "*" or candidate.removeprefix("W/") == etag for candidate in candidates)
+
+
+async def render_tile(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    alignment_id: uuid.UUID | None,
+    z: int,
+    x: int,
+    y: int,
+) -> Tile:
+    check_address(z=z, x=x, y=y)
+    alignment = await repository.alignment_version(
+        connection, tenant_id=tenant_id, alignment_id=alignment_id
+    )
+    if alignment is None:
+        raise NoActiveAlignment() if alignment_id is None else TileAlignmentNotFound(alignment_id)
+    body = await repository.tile(
+        connection, tenant_id=tenant_id, alignment_id=alignment.id, z=z, x=x, y=y
+    )
+    return Tile(body=body, etag=tile_etag(alignment=alignment, z=z, x=x, y=y, body=body))
+
+
+async def reps_geojson(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, active: bool | None
+) -> str:
+    return await repository.reps_feature_collection(connection, tenant_id=tenant_id, active=active)
+
+
+async def territory_geojson(
+    connection: asyncpg.Connection,
+    *,
+    tenant_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    simplify_m: float,
+) -> str:
+    feature = await repository.territory_feature(
+        connection, tenant_id=tenant_id, territory_id=territory_id, simplify_m=simplify_m
+    )
+    if feature is None:
+        raise MapTerritoryNotFound(territory_id)
+    return feature
