@@ -405,3 +405,29 @@ async def test_geojson_layers(
     assert hidden.json()["field"] == "territory_id"
     other_reps = await gateway_client.get("/assignment/reps.geojson", headers=other_tenant.headers)
     assert other_reps.json()["features"] == []
+
+
+async def test_tilejson_names_the_alignment_and_its_bounds(
+    gateway_client: httpx.AsyncClient, tenant: TenantWithKey, kansas: dict[str, uuid.UUID]
+) -> None:
+    response = await gateway_client.get("/assignment/tiles.json", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    tilejson = response.json()
+    assert tilejson["tilejson"] == "3.0.0"
+    assert tilejson["alignment_id"] == str(kansas["alignment"])
+    assert tilejson["tiles"] == [
+        f"/assignment/tiles/{{z}}/{{x}}/{{y}}.mvt?alignment_id={kansas['alignment']}"
+    ]
+    # The region square: -98.4..-97.2 × 37.9..39.1.
+    assert tilejson["bounds"] == pytest.approx([-98.4, 37.9, -97.2, 39.1], abs=1e-6)
+    assert [layer["id"] for layer in tilejson["vector_layers"]] == [
+        "territories",
+        "accounts",
+        "reps",
+    ]
+    # The template works as given.
+    tile = tilejson["tiles"][0].format(
+        z=8, x=tile_of(-97.8, 38.25, 8)[1], y=tile_of(-97.8, 38.25, 8)[2]
+    )
+    fetched = await gateway_client.get(tile, headers=tenant.headers)
+    assert len(decode(fetched.content)["territories"]["features"]) == 3

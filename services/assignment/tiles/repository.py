@@ -113,6 +113,24 @@ async def tile(
     return body
 
 
+# The alignment's extent in WGS 84, from the prepared polygons (their boxes are stored with them).
+_BOUNDS = """
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Transform(ST_SetSRID(CAST(ST_Extent(geom) AS geometry), 3857), 4326) AS e
+      FROM territory_tile_geometry
+      WHERE tenant_id = $1 AND alignment_id = $2 AND band = 5) extent
+WHERE e IS NOT NULL
+"""
+
+
+async def alignment_bounds(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID
+) -> tuple[float, float, float, float] | None:
+    """West, south, east, north of the alignment's territories; None without polygons."""
+    row = await connection.fetchrow(_BOUNDS, tenant_id, alignment_id)
+    return (row[0], row[1], row[2], row[3]) if row else None
+
+
 # The small layers as GeoJSON text, built by PostgreSQL in one statement each.
 _REPS_GEOJSON = """
 SELECT json_build_object(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from services.assignment.territories.router import GeoJSONResponse
 from services.assignment.tiles import service
 from services.assignment.tiles.errors import MAX_ZOOM
-from services.assignment.tiles.schemas import RepHomeCollection, TerritoryMapFeature
+from services.assignment.tiles.schemas import RepHomeCollection, TerritoryMapFeature, TileJSON
 from shared.auth import ReadPrincipal
 from shared.errors import problem_doc
 from shared.validation import Int32
@@ -78,6 +78,25 @@ async def get_tile(
     if service.etag_matches(if_none_match, tile.etag):
         return Response(status_code=304, headers=headers)
     return Response(content=tile.body, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/assignment/tiles.json",
+    operation_id="tiles.tilejson",
+    responses={404: problem_doc("No such alignment, or no active alignment (name one)")},
+)
+async def get_tilejson(
+    pool: PoolDep,
+    principal: ReadPrincipal,
+    alignment_id: Annotated[
+        uuid.UUID | None, Query(description="Whose territories; default: the active alignment")
+    ] = None,
+) -> TileJSON:
+    """TileJSON of an alignment's vector tiles: URL template, layers and fields, bounds."""
+    async with pool.acquire() as connection:
+        return await service.tilejson(
+            connection, tenant_id=principal.tenant_id, alignment_id=alignment_id
+        )
 
 
 @router.get(

@@ -57,3 +57,28 @@ class TerritoryMapFeature(BaseModel):
         description="GeoJSON MultiPolygon (WGS 84); null for a territory without one"
     )
     properties: TerritoryMapProperties
+
+
+class VectorLayer(BaseModel):
+    id: str
+    description: str
+    minzoom: int = 0
+    maxzoom: int = 22
+    fields: dict[str, str] = Field(description="Property name → String, Number or Boolean")
+
+
+class TileJSON(BaseModel):
+    """TileJSON 3.0.0 of an alignment's vector tiles (what map libraries read to set a source)."""
+
+    tilejson: Literal["3.0.0"] = "3.0.0"
+    alignment_id: uuid.UUID
+    tiles: list[str] = Field(
+        description="The tile URL template, relative to the gateway (send the API key with it)"
+    )
+    minzoom: int = 0
+    maxzoom: int = Field(description="Deeper zooms: draw this zoom's tiles larger (overzoom)")
+    bounds: list[float] | None = Field(
+        description="West, south, east, north of the territories (WGS 84); null without any"
+    )
+    center: list[float] | None = Field(description="Longitude, latitude, zoom")
+    vector_layers: list[VectorLayer]

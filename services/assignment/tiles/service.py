@@ -14,6 +14,40 @@ from services.assignment.tiles.errors import (
     NoActiveAlignment,
     TileAlignmentNotFound,
 )
+from services.assignment.tiles.schemas import TileJSON, VectorLayer
+
+# Clients overzoom beyond it: zoom 14 tiles already hold the polygons as stored (band 5).
+TILEJSON_MAX_ZOOM = 14
+VECTOR_LAYERS = [
+    VectorLayer(
+        id="territories",
+        description="The alignment's territories, parents first",
+        fields={
+            "territory_id": "String",
+            "name": "String",
+            "level": "Number",
+            "parent_id": "String",
+            "owner_rep_id": "String",
+            "owner_name": "String",
+        },
+    ),
+    VectorLayer(
+        id="accounts",
+        description=f"Accounts, from zoom {repository.ACCOUNTS_MIN_ZOOM}",
+        minzoom=repository.ACCOUNTS_MIN_ZOOM,
+        fields={
+            "account_id": "String",
+            "name": "String",
+            "owner_rep_id": "String",
+            "industry": "String",
+        },
+    ),
+    VectorLayer(
+        id="reps",
+        description="Rep homes",
+        fields={"rep_id": "String", "name": "String", "active": "Boolean"},
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -57,15 +91,39 @@ async def render_tile(
     y: int,
 ) -> Tile:
     check_address(z=z, x=x, y=y)
+    alignment = await _alignment(connection, tenant_id=tenant_id, alignment_id=alignment_id)
+    body = await repository.tile(
+        connection, tenant_id=tenant_id, alignment_id=alignment.id, z=z, x=x, y=y
+    )
+    return Tile(body=body, etag=tile_etag(alignment=alignment, z=z, x=x, y=y, body=body))
+
+
+async def _alignment(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID | None
+) -> repository.AlignmentVersion:
     alignment = await repository.alignment_version(
         connection, tenant_id=tenant_id, alignment_id=alignment_id
     )
     if alignment is None:
         raise NoActiveAlignment() if alignment_id is None else TileAlignmentNotFound(alignment_id)
-    body = await repository.tile(
-        connection, tenant_id=tenant_id, alignment_id=alignment.id, z=z, x=x, y=y
+    return alignment
+
+
+async def tilejson(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, alignment_id: uuid.UUID | None
+) -> TileJSON:
+    alignment = await _alignment(connection, tenant_id=tenant_id, alignment_id=alignment_id)
+    bounds = await repository.alignment_bounds(
+        connection, tenant_id=tenant_id, alignment_id=alignment.id
     )
-    return Tile(body=body, etag=tile_etag(alignment=alignment, z=z, x=x, y=y, body=body))
+    return TileJSON(
+        tiles=[f"/assignment/tiles/{{z}}/{{x}}/{{y}}.mvt?alignment_id={alignment.id}"],
+        alignment_id=alignment.id,
+        bounds=list(bounds) if bounds else None,
+        center=[(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 5] if bounds else None,
+        maxzoom=TILEJSON_MAX_ZOOM,
+        vector_layers=VECTOR_LAYERS,
+    )
 
 
 async def reps_geojson(
