@@ -387,8 +387,15 @@ class TerritoryTileGeometry(Base):
     triggers on ``territory``."""
 
     __tablename__ = "territory_tile_geometry"
-    __table_args__ = (
-        Index("ix_territory_tile_geometry_alignment_id_band", "alignment_id", "band"),
+    # One partial GiST index per band: a tile reads one band (a literal in its statement).
+    __table_args__ = tuple(
+        Index(
+            f"idx_territory_tile_geometry_geom_band_{band}",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text(f"band = {band}"),
+        )
+        for band in range(6)
     )
 
     territory_id: Mapped[uuid.UUID] = mapped_column(
@@ -396,10 +403,9 @@ class TerritoryTileGeometry(Base):
     )
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     tenant_id: Mapped[TenantId]
-    alignment_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("alignment.id", ondelete="CASCADE")
-    )
-    geom: Mapped[Any] = mapped_column(Geometry(srid=3857, spatial_index=True))
+    # The territory's alignment, copied (its rows go with the territory's).
+    alignment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    geom: Mapped[Any] = mapped_column(Geometry(srid=3857, spatial_index=False))
 
 
 class AssignmentJobStatus(enum.StrEnum):

@@ -431,3 +431,29 @@ async def test_tilejson_names_the_alignment_and_its_bounds(
     )
     fetched = await gateway_client.get(tile, headers=tenant.headers)
     assert len(decode(fetched.content)["territories"]["features"]) == 3
+
+
+async def test_low_zoom_tiles_of_a_published_alignment_follow_rep_changes(
+    gateway_client: httpx.AsyncClient, tenant: TenantWithKey, kansas: dict[str, uuid.UUID]
+) -> None:
+    """Below zoom 8 a published alignment's tiles are kept by the service; a rep's rename still
+    shows on the next request (the reps' version is part of what is kept)."""
+    address = tile_of(-97.8, 38.25, 6)
+    first = await get_tile(gateway_client, tenant, address)
+    again = await get_tile(gateway_client, tenant, address)
+    assert again.headers["etag"] == first.headers["etag"]
+    owners = {f["properties"]["name"]: f["properties"].get("owner_name") for f in
+              decode(first.content)["territories"]["features"]}  # fmt: skip
+    assert owners["West"] == "Ada"
+
+    renamed = await gateway_client.patch(
+        f"/assignment/reps/{kansas['ada']}", json={"name": "Ada L."}, headers=tenant.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    after = await get_tile(gateway_client, tenant, address)
+    assert after.headers["etag"] != first.headers["etag"]
+    layers = decode(after.content)
+    owners = {f["properties"]["name"]: f["properties"].get("owner_name") for f in
+              layers["territories"]["features"]}  # fmt: skip
+    assert owners["West"] == "Ada L."
+    assert {f["properties"]["name"] for f in layers["reps"]["features"]} == {"Ada L.", "Bob"}

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+from cachetools import TTLCache
 
 from services.assignment.tiles import repository
 from services.assignment.tiles.errors import (
@@ -56,6 +57,21 @@ class Tile:
     etag: str
 
 
+# Tiles below the accounts' zoom of a published (active or archived) alignment: built from its
+# territories and owners, which never change once published, and from the tenant's reps, whose
+# version is in the key. They are the costly ones (a zoom-3 tile holds thousands of
+# territories, ~100+ ms to build) and the fewest (the whole US is ~400 tiles up to zoom 7), so
+# each process keeps them; a draft's tiles, edited as planners work, are always built afresh.
+LOW_ZOOM_CACHE_BYTES = 64 * 1024 * 1024
+LOW_ZOOM_CACHE_SECONDS = 600
+TileKey = tuple[uuid.UUID, uuid.UUID, str, str, int, int, int]
+_low_zoom_tiles: TTLCache[TileKey, Tile] = TTLCache(
+    maxsize=LOW_ZOOM_CACHE_BYTES,
+    ttl=LOW_ZOOM_CACHE_SECONDS,
+    getsizeof=lambda tile: len(tile.body) + 200,
+)
+
+
 def check_address(*, z: int, x: int, y: int) -> None:
     if not 0 <= z <= MAX_ZOOM or not 0 <= x < 2**z or not 0 <= y < 2**z:
         raise InvalidTile(z=z, x=x, y=y)
@@ -92,10 +108,27 @@ async def render_tile(
 ) -> Tile:
     check_address(z=z, x=x, y=y)
     alignment = await _alignment(connection, tenant_id=tenant_id, alignment_id=alignment_id)
+    key: TileKey | None = None
+    if z < repository.ACCOUNTS_MIN_ZOOM and alignment.status != "draft":
+        key = (
+            tenant_id,
+            alignment.id,
+            alignment.updated_at.isoformat(),
+            alignment.reps_version,
+            z,
+            x,
+            y,
+        )
+        cached = _low_zoom_tiles.get(key)
+        if cached is not None:
+            return cached
     body = await repository.tile(
         connection, tenant_id=tenant_id, alignment_id=alignment.id, z=z, x=x, y=y
     )
-    return Tile(body=body, etag=tile_etag(alignment=alignment, z=z, x=x, y=y, body=body))
+    tile = Tile(body=body, etag=tile_etag(alignment=alignment, z=z, x=x, y=y, body=body))
+    if key is not None:
+        _low_zoom_tiles[key] = tile
+    return tile
 
 
 async def _alignment(

@@ -2,18 +2,10 @@
 -- grid's) and simplified once per zoom band, so that a tile costs clipping a few vertices
 -- instead of projecting and simplifying every full-detail polygon it touches on every request.
 --
--- tile_zoom_band(zoom): the band a tile's zoom reads. Each band is simplified with a tolerance
--- of half a screen pixel (512-px tiles) at the band's deepest zoom: world width / (1024 * 2^z).
--- Band 5 (zoom 12 and deeper) is the polygon as stored, projected only.
-CREATE OR REPLACE FUNCTION tile_zoom_band(zoom integer) RETURNS smallint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT CAST(CASE WHEN zoom <= 3 THEN 0
-                     WHEN zoom <= 5 THEN 1
-                     WHEN zoom <= 7 THEN 2
-                     WHEN zoom <= 9 THEN 3
-                     WHEN zoom <= 11 THEN 4
-                     ELSE 5 END AS smallint)
-$fn$;
+-- Which zooms read which band is services/assignment/tiles/repository.py's ZOOM_BANDS: band b is
+-- simplified with a tolerance of half a screen pixel (512-px tiles) at its deepest zoom z, that
+-- is world width / (1024 * 2^z): bands 0-4 for zooms 3, 5, 7, 9, 11; band 5 (zoom 12 and
+-- deeper) is the polygon as stored, projected only.
 
 -- One territory polygon (EPSG:4326) per band. Web Mercator stops at ±85.0511° latitude: what
 -- lies beyond is cut off (ST_Transform fails there); a polygon wholly beyond it gets no rows.
