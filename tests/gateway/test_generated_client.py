@@ -23,6 +23,7 @@ content_type_overrides:
   text/csv: application/octet-stream
   application/x-ndjson: application/octet-stream
   application/geo+json: application/json
+  application/vnd.mapbox-vector-tile: application/octet-stream
 """
 
 
