@@ -190,12 +190,12 @@ async def direct_sql(
     alignment_id: uuid.UUID,
     tiles: list[tuple[int, int, int]],
     *,
-    naive_limit: int,
+    sample_size: int,
     repeats: int,
 ) -> dict[str, Any]:
-    """The service's statement and the two baselines, each run ``repeats`` times per tile after
-    one unmeasured run, as the services' role under row-level security, JIT off (as the
-    service's pool)."""
+    """The service's statement and the two baselines over the same tiles (the first
+    ``sample_size``), each run ``repeats`` times per tile after one unmeasured run, as the
+    services' role under row-level security, JIT off (as the service's pool)."""
     connection = await asyncpg.connect(
         database_url, server_settings={"jit": "off", "role": "territory_app"}
     )
@@ -203,10 +203,12 @@ async def direct_sql(
         await set_connection_tenant(connection, tenant_id)
         results: dict[str, Any] = {}
         zoom = tiles[0][0]
-        for name, sql, sample in (
-            ("service", tile_sql(zoom), tiles),
-            ("parts", PARTS_SQL, tiles),
-            ("naive", NAIVE_SQL, tiles[:naive_limit]),
+        # The same tiles for all three, so that the ratios compare like with like.
+        sample = tiles[:sample_size]
+        for name, sql in (
+            ("service", tile_sql(zoom)),
+            ("parts", PARTS_SQL),
+            ("naive", NAIVE_SQL),
         ):
             timings: list[float] = []
             sizes: list[int] = []
@@ -261,7 +263,7 @@ async def measure(
                 data.tenant_id,
                 data.alignment_id,
                 tiles,
-                naive_limit=max(3, len(tiles) // 4),
+                sample_size=12,
                 repeats=2,
             )
             zooms[str(zoom)] = {"tiles": len(tiles), "gateway": gateway, "sql": direct}

@@ -68,7 +68,7 @@ def _execute_script(sql: str) -> None:
 
 
 def upgrade() -> None:
-    op.create_geospatial_table(
+    op.create_table(
         "territory_tile_geometry",
         sa.Column("territory_id", sa.UUID(), nullable=False),
         sa.Column("band", sa.SmallInteger(), nullable=False),
@@ -146,4 +146,4 @@ def downgrade() -> None:
     op.drop_index(
         op.f("ix_territory_tile_geometry_tenant_id"), table_name="territory_tile_geometry"
     )
-    op.drop_geospatial_table("territory_tile_geometry")
+    op.drop_table("territory_tile_geometry")

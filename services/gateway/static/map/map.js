@@ -456,6 +456,12 @@
       let html = `<h2>Scenario ${escapeHtml(scenario.name)}</h2>
         <p>Its territories are drawn dashed over the alignment's colours.</p>
         <p>Units moved from the current alignment: ${formatNumber(scenario.result.moved_units)}</p>`;
+      const moves = scenario.result.moves || [];
+      if (moves.length) {
+        html += `<ol>${moves.slice(0, 20).map((move) => `<li>${escapeHtml(move.unit)}: `
+          + `${escapeHtml(move.from)} → ${escapeHtml(move.to)}</li>`).join('')}</ol>`
+          + (moves.length > 20 ? `<p class="muted">and ${moves.length - 20} more</p>` : '');
+      }
       state.map.getSource('moves').setData(empty);
       if (otherId) {
         const comparison = await api(`/planning/scenarios/${encodeURIComponent(scenarioId)}`
