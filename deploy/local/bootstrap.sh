@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what a local run needs, idempotently: Debian packages (PostGIS, nginx, wrk) when missing,
-# and the project's virtualenv in .venv when pyproject.toml changed since the last install.
+# Installs what a local run needs, idempotently: Debian packages (PostGIS, nginx, wrk, chromium) when
+# missing, and the project's virtualenv in .venv when pyproject.toml changed since the last install.
 #
 # Usage: deploy/local/bootstrap.sh [all|apt|venv]   (default: all)
 set -euo pipefail
@@ -11,7 +11,9 @@ PYTHON="${PYTHON:-python3}"
 STAMP="$VENV/.territory-install-stamp"
 
 # postgresql-15-postgis-3 pulls postgresql-15 (initdb, pg_ctl) and its client (psql, pg_isready).
-APT_PACKAGES=(postgresql-15-postgis-3 nginx wrk)
+# chromium: the map page's browser test (tests/gateway/test_map_page.py) drives it headless
+# through Playwright, which cannot download a browser of its own here.
+APT_PACKAGES=(postgresql-15-postgis-3 nginx wrk chromium)
 
 package_installed() {
     # Any nginx flavour (nginx-light, nginx-full...) will do.

@@ -176,6 +176,7 @@ cat <<EOF
 
 The territory platform is running.
   gateway      $GATEWAY_URL
+  map          $GATEWAY_URL/map  (enter the demo key below once; it stays for the browser tab)
   API docs     $GATEWAY_URL/docs  (merged OpenAPI: $GATEWAY_URL/openapi.json)
   assignment   $GATEWAY_URL/assignment/docs
   planning     $GATEWAY_URL/planning/docs
@@ -192,4 +193,6 @@ Try it (the demo tenant's key; .run/env holds it with DATABASE_URL and GATEWAY_U
        $GATEWAY_URL/assignment/leads
 
 Stop everything with: make stop
+
+Open the territory map: $GATEWAY_URL/map   (API key: $API_KEY)
 EOF

@@ -16,6 +16,7 @@ from services.assignment.leads.router import router as leads_router
 from services.assignment.postal_codes.router import router as postal_codes_router
 from services.assignment.reps.router import router as reps_router
 from services.assignment.territories.router import router as territories_router
+from services.assignment.tiles.router import router as tiles_router
 from shared.app_factory import create_service_app
 from shared.jobs.app import queue_resource
 from shared.settings import Settings
@@ -33,7 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="assignment",
         title="Assignment",
         description="Territories, reps, accounts, alignments and lead-to-territory assignment.",
+        # tiles first: its /assignment/territories/{id}.geojson would otherwise be taken for
+        # /assignment/territories/{id} (a path parameter matches any segment).
         routers=[
+            tiles_router,
             reps_router,
             leads_router,
             assignments_router,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.gateway.catalog import ServiceCatalog
+from services.gateway.map_page import install_map_page
 from shared.db import create_engine
 from shared.docs import install_docs
 from shared.errors import install_error_handlers
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_docs(app, prefix="", title="Territory Platform")
+    install_map_page(app)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from shared.models.assignment import (
     Territory,
     TerritoryMember,
     TerritoryPart,
+    TerritoryTileGeometry,
 )
 from shared.models.base import Base
 from shared.models.collaboration import (
@@ -91,6 +92,7 @@ __all__ = [
     "Territory",
     "TerritoryMember",
     "TerritoryPart",
+    "TerritoryTileGeometry",
     "Tenant",
     "UnitAdjacency",
     "UnmappedPolicy",

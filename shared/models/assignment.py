@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -381,6 +382,33 @@ class TerritoryPart(Base):
     # The whole territory's area: where polygons of one level overlap, the smaller one wins.
     territory_area_m2: Mapped[float] = mapped_column(Float)
     geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True))
+
+
+class TerritoryTileGeometry(Base):
+    """A territory polygon as vector tiles read it: in web Mercator (EPSG:3857), simplified for
+    one zoom band (services/assignment/tiles/sql/territory_tile_geometry.sql). Written only by
+    triggers on ``territory``."""
+
+    __tablename__ = "territory_tile_geometry"
+    # One partial GiST index per band: a tile reads one band (a literal in its statement).
+    __table_args__ = tuple(
+        Index(
+            f"idx_territory_tile_geometry_geom_band_{band}",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text(f"band = {band}"),
+        )
+        for band in range(6)
+    )
+
+    territory_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("territory.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    tenant_id: Mapped[TenantId]
+    # The territory's alignment, copied (its rows go with the territory's).
+    alignment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    geom: Mapped[Any] = mapped_column(Geometry(srid=3857, spatial_index=False))
 
 
 class AssignmentJobStatus(enum.StrEnum):

@@ -24,6 +24,7 @@ content_type_overrides:
   application/x-ndjson: application/octet-stream
   text/xml: application/octet-stream
   application/geo+json: application/json
+  application/vnd.mapbox-vector-tile: application/octet-stream
 """
 
 

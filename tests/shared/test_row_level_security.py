@@ -63,11 +63,13 @@ def _value(column: asyncpg.Record) -> str:
             f" ORDER BY enumsortorder LIMIT 1)::{kind}"
         )
     if kind.startswith("geometry"):
+        # geometry(Type,SRID): the column's own SRID (4326 for most, 3857 for tile geometry).
+        srid = kind.rstrip(")").rsplit(",", 1)[-1] if "," in kind else "4326"
         if "multipolygon" in kind.lower():
-            return "ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326))"
+            return f"ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, {srid}))"
         if "polygon" in kind.lower():
-            return "ST_MakeEnvelope(0, 0, 1, 1, 4326)"
-        return "ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326)"
+            return f"ST_MakeEnvelope(0, 0, 1, 1, {srid})"
+        return f"ST_SetSRID(ST_MakePoint(0.5, 0.5), {srid})"
     if kind == "uuid":
         return "gen_random_uuid()"
     if category == "S":
