@@ -21,11 +21,17 @@ from shared.models.assignment import (
 )
 from shared.models.base import Base
 from shared.models.metrics import (
+    AccountPotentialEstimate,
     Activity,
     ExchangeRate,
+    ImportJob,
+    ImportJobError,
     MetricsSettings,
     Opportunity,
+    OpportunityHistory,
+    OpportunityStage,
     OpportunityStatus,
+    PotentialModelRun,
     Quota,
 )
 from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
@@ -61,6 +67,12 @@ __all__ = [
     "MemberRole",
     "MetricsSettings",
     "Opportunity",
+    "OpportunityHistory",
+    "OpportunityStage",
+    "ImportJob",
+    "ImportJobError",
+    "PotentialModelRun",
+    "AccountPotentialEstimate",
     "OpportunityStatus",
     "Person",
     "PersonKind",

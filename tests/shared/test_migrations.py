@@ -21,6 +21,8 @@ EXPECTED_TABLES = {
     "basic_unit", "unit_adjacency", "scenario", "person", "connection", "proximity_graph_version",
     "proximity_job", "opportunity", "activity", "quota", "metrics_settings", "exchange_rate",
     "territory_part", "assignment_job", "assignment_job_error", "assignment_transition",
+    "opportunity_stage", "opportunity_history", "metrics_import_job", "metrics_import_error",
+    "potential_model_run", "account_potential_estimate",
 }  # fmt: skip
 
 
