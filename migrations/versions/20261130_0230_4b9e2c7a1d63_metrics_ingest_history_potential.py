@@ -3,7 +3,8 @@
 - ``metrics_import_job`` / ``metrics_import_error``: bulk uploads of opportunities, activities
   and quotas run on the job worker, with per-row errors (row, field, reason).
 - Schema ``metrics_import`` (raw SQL of ``services/metrics/ingest`` only, no ORM model): the
-  jobs' UNLOGGED staging tables, created by the services' role.
+  jobs' UNLOGGED staging tables, created by the services' role, and ``metrics_import.is_instant``
+  (``services/metrics/ingest/sql/is_instant.sql``).
 - ``quota.external_id`` (unique per tenant when set): the bulk upsert key of quotas.
 - ``opportunity_stage``: a tenant's stage names and the status each means.
 - ``opportunity_history``: every version of an opportunity's stage/status/amount/holder over
@@ -34,6 +35,7 @@ depends_on: str | Sequence[str] | None = None
 APP_ROLE = "territory_app"
 _HISTORY = Path(__file__).resolve().parents[2] / "services" / "metrics" / "history"
 HISTORY_FUNCTIONS = (_HISTORY / "history_on_insert.sql", _HISTORY / "history_on_update.sql")
+IS_INSTANT_SQL = Path(__file__).resolve().parents[2] / "services/metrics/ingest/sql/is_instant.sql"
 HISTORY_INCLUDE = ["valid_to", "status", "amount_reporting", "opened_at", "closed_at"]
 
 
@@ -154,9 +156,7 @@ def upgrade() -> None:
         _tenant_fk("metrics_import_job"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metrics_import_job")),
     )
-    op.create_index(
-        op.f("ix_metrics_import_job_tenant_id"), "metrics_import_job", ["tenant_id"]
-    )
+    op.create_index(op.f("ix_metrics_import_job_tenant_id"), "metrics_import_job", ["tenant_id"])
     op.create_table(
         "metrics_import_error",
         sa.Column("tenant_id", sa.UUID(), nullable=False),
@@ -196,9 +196,7 @@ def upgrade() -> None:
         _tenant_fk("potential_model_run"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_potential_model_run")),
     )
-    op.create_index(
-        op.f("ix_potential_model_run_tenant_id"), "potential_model_run", ["tenant_id"]
-    )
+    op.create_index(op.f("ix_potential_model_run_tenant_id"), "potential_model_run", ["tenant_id"])
     op.create_table(
         "account_potential_estimate",
         sa.Column("tenant_id", sa.UUID(), nullable=False),
@@ -247,6 +245,7 @@ def upgrade() -> None:
 
     op.execute("CREATE SCHEMA metrics_import")
     op.execute(f"GRANT USAGE, CREATE ON SCHEMA metrics_import TO {APP_ROLE}")
+    op.execute(IS_INSTANT_SQL.read_text())
 
     for function in HISTORY_FUNCTIONS:
         op.execute(function.read_text())
