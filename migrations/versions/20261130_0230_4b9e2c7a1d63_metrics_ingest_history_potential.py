@@ -3,8 +3,8 @@
 - ``metrics_import_job`` / ``metrics_import_error``: bulk uploads of opportunities, activities
   and quotas run on the job worker, with per-row errors (row, field, reason).
 - Schema ``metrics_import`` (raw SQL of ``services/metrics/ingest`` only, no ORM model): the
-  jobs' UNLOGGED staging tables, created by the services' role, and ``metrics_import.is_instant``
-  (``services/metrics/ingest/sql/is_instant.sql``).
+  jobs' UNLOGGED staging tables, created by the services' role, and its checks ``is_instant``, ``is_uuid``
+  (``services/metrics/ingest/sql/``).
 - ``quota.external_id`` (unique per tenant when set): the bulk upsert key of quotas.
 - ``opportunity_stage``: a tenant's stage names and the status each means.
 - ``opportunity_history``: every version of an opportunity's stage/status/amount/holder over
@@ -35,7 +35,8 @@ depends_on: str | Sequence[str] | None = None
 APP_ROLE = "territory_app"
 _HISTORY = Path(__file__).resolve().parents[2] / "services" / "metrics" / "history"
 HISTORY_FUNCTIONS = (_HISTORY / "history_on_insert.sql", _HISTORY / "history_on_update.sql")
-IS_INSTANT_SQL = Path(__file__).resolve().parents[2] / "services/metrics/ingest/sql/is_instant.sql"
+_INGEST_SQL = Path(__file__).resolve().parents[2] / "services" / "metrics" / "ingest" / "sql"
+INGEST_FUNCTIONS = (_INGEST_SQL / "is_instant.sql", _INGEST_SQL / "is_uuid.sql")
 HISTORY_INCLUDE = ["valid_to", "status", "amount_reporting", "opened_at", "closed_at"]
 
 
@@ -245,7 +246,8 @@ def upgrade() -> None:
 
     op.execute("CREATE SCHEMA metrics_import")
     op.execute(f"GRANT USAGE, CREATE ON SCHEMA metrics_import TO {APP_ROLE}")
-    op.execute(IS_INSTANT_SQL.read_text())
+    for function in INGEST_FUNCTIONS:
+        op.execute(function.read_text())
 
     for function in HISTORY_FUNCTIONS:
         op.execute(function.read_text())
@@ -259,6 +261,10 @@ def upgrade() -> None:
         " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
         " FOR EACH STATEMENT EXECUTE FUNCTION opportunity_history_on_update()"
     )
+    # History is kept even when a bulk write turns per-row triggers (foreign keys) off with
+    # session_replication_role = replica.
+    op.execute("ALTER TABLE opportunity ENABLE ALWAYS TRIGGER opportunity_history_insert")
+    op.execute("ALTER TABLE opportunity ENABLE ALWAYS TRIGGER opportunity_history_update")
     # Existing opportunities' first versions, for every tenant (FORCE lifted for this statement).
     op.execute("ALTER TABLE opportunity NO FORCE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE opportunity_history NO FORCE ROW LEVEL SECURITY")

@@ -7,7 +7,6 @@ from typing import Literal
 
 Kind = Literal["opportunities", "activities", "quotas"]
 _SQL = Path(__file__).parent / "sql"
-UUID_RE = r"'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"
 # At most 16 digits before the point and 2 after (numeric(18, 2)); a sign, which the check
 # after the cast turns into "negative amount" rather than "not a number".
 AMOUNT_RE = r"'^[+-]?\d{1,16}(\.\d{0,2})?$'"
@@ -19,6 +18,9 @@ class KindSpec:
     fields: tuple[str, ...]
     required: tuple[str, ...]
     table: str
+    # (column of the typed rows, table it references by id): locked during the write in place
+    # of the per-row foreign-key triggers, when the session may turn those off.
+    references: tuple[tuple[str, str], ...]
 
     def _sql(self, step: str) -> str:
         return (_SQL / f"{self.kind}_{step}.sql").read_text()
@@ -56,6 +58,7 @@ KINDS: dict[Kind, KindSpec] = {
         ),
         required=("external_id", "amount"),
         table="opportunity",
+        references=(("account_id", "account"), ("rep_id", "rep"), ("territory_id", "territory")),
     ),
     "activities": KindSpec(
         kind="activities",
@@ -73,6 +76,12 @@ KINDS: dict[Kind, KindSpec] = {
         ),
         required=("external_id", "kind", "occurred_at"),
         table="activity",
+        references=(
+            ("account_id", "account"),
+            ("rep_id", "rep"),
+            ("territory_id", "territory"),
+            ("opportunity_id", "opportunity"),
+        ),
     ),
     "quotas": KindSpec(
         kind="quotas",
@@ -87,5 +96,6 @@ KINDS: dict[Kind, KindSpec] = {
         ),
         required=("external_id", "period_start", "period_end", "amount"),
         table="quota",
+        references=(("rep_id", "rep"), ("territory_id", "territory")),
     ),
 }

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.assignment.bulk.ids import ordered_uuid_sql
-from services.metrics.ingest.kinds import AMOUNT_RE, UUID_RE, KindSpec
+from services.metrics.ingest.kinds import AMOUNT_RE, KindSpec
 from services.metrics.ingest.staging import Workspace
 
 JOB_COLUMNS = (
@@ -130,7 +130,6 @@ def _render(sql: str, workspace: Workspace, **extra: str) -> str:
     return sql.format(
         raw=workspace.table("raw"),
         typed=workspace.table("typed"),
-        uuid_re=UUID_RE,
         amount_re=AMOUNT_RE,
         **extra,
     )
@@ -209,6 +208,43 @@ async def save_errors(
         tenant_id,
         job_id,
     )
+
+
+async def can_skip_row_triggers(connection: asyncpg.Connection) -> bool:
+    """Whether this session may turn per-row triggers off (superuser, or granted SET on
+    session_replication_role; migration 756e7c1b5f29 grants it when run by a superuser)."""
+    return bool(
+        await connection.fetchval(
+            "SELECT has_parameter_privilege('session_replication_role', 'SET')"
+        )
+    )
+
+
+async def lock_references(
+    connection: asyncpg.Connection, *, spec: KindSpec, workspace: Workspace, tenant_id: uuid.UUID
+) -> None:
+    """What the skipped foreign-key triggers would do, once per referenced row instead of per
+    written row: lock it against deletion (KEY SHARE) until the write commits, and fail if it
+    went since the validation resolved it."""
+    typed = workspace.table("typed")
+    await connection.execute("SELECT 1 FROM tenant WHERE id = $1 FOR KEY SHARE", tenant_id)
+    for column, table in spec.references:
+        wanted, locked = await connection.fetchrow(
+            f"""
+            WITH wanted AS (
+                SELECT DISTINCT {column} AS id FROM {typed}
+                 WHERE problems = '{{}}' AND {column} IS NOT NULL
+            ), locked AS (
+                SELECT r.id FROM {table} r WHERE r.id IN (SELECT id FROM wanted) FOR KEY SHARE
+            )
+            SELECT (SELECT count(*) FROM wanted), (SELECT count(*) FROM locked)
+            """
+        )
+        if wanted != locked:
+            raise RuntimeError(
+                f"{wanted - locked} {table} row(s) the upload references were deleted while it "
+                "ran; upload it again"
+            )
 
 
 async def write(

@@ -39,6 +39,11 @@ MEDIA_TYPES: dict[str, staging.Format] = {
 # outweighs what it saves here), parallel plans for the CREATE TABLE AS steps.
 JOB_SESSION_SETTINGS = {"work_mem": "256MB", "jit": "off", "parallel_tuple_cost": "0.001"}
 MODES = {"abort": "all_or_nothing", "skip": "skip_bad_rows"}
+# During the write, per-row foreign-key triggers off and each referenced row locked once instead
+# (``repository.lock_references``), where the session may turn them off: measured at 200k
+# opportunities, the four foreign keys' triggers cost 12 s and the history's two more, next to
+# 21 s for the inserts themselves (load average 12). The history triggers stay on (ENABLE ALWAYS).
+SKIP_ROW_TRIGGERS = True
 
 
 def job_read(row: asyncpg.Record) -> ImportJobRead:
@@ -220,7 +225,13 @@ async def _run(
     await repository.set_stage(
         connection, tenant_id=tenant_id, job_id=job_id, stage="writing", processed_rows=total
     )
+    skip_row_triggers = SKIP_ROW_TRIGGERS and await repository.can_skip_row_triggers(connection)
     async with connection.transaction():
+        if skip_row_triggers:
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            await repository.lock_references(
+                connection, spec=spec, workspace=workspace, tenant_id=tenant_id
+            )
         updated, inserted = await repository.write(
             connection,
             spec=spec,
@@ -241,7 +252,10 @@ async def _run(
                 "unchanged": total - failed - inserted - updated,
                 "failed": failed,
             },
-            summary={"seconds": seconds},
+            summary={
+                "seconds": seconds,
+                "row_triggers": "per referenced row" if skip_row_triggers else "per row",
+            },
         )
 
 

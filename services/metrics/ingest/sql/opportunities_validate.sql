@@ -21,10 +21,10 @@ WITH parsed AS (
       FROM {raw} r
 ), typed AS (
     SELECT p.*,
-           CASE WHEN p.account_id_text ~* {uuid_re} THEN p.account_id_text::uuid END
+           CASE WHEN metrics_import.is_uuid(p.account_id_text) THEN p.account_id_text::uuid END
                AS account_id_given,
-           CASE WHEN p.rep_id_text ~* {uuid_re} THEN p.rep_id_text::uuid END AS rep_id_given,
-           CASE WHEN p.territory_id_text ~* {uuid_re} THEN p.territory_id_text::uuid END
+           CASE WHEN metrics_import.is_uuid(p.rep_id_text) THEN p.rep_id_text::uuid END AS rep_id_given,
+           CASE WHEN metrics_import.is_uuid(p.territory_id_text) THEN p.territory_id_text::uuid END
                AS territory_id_given,
            CASE WHEN p.amount_text ~ {amount_re} THEN p.amount_text::numeric END AS amount,
            CASE WHEN metrics_import.is_instant(p.opened_text) THEN p.opened_text::timestamptz END

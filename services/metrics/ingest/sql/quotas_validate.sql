@@ -13,8 +13,8 @@ WITH parsed AS (
       FROM {raw} r
 ), typed AS (
     SELECT p.*,
-           CASE WHEN p.rep_id_text ~* {uuid_re} THEN p.rep_id_text::uuid END AS rep_id_given,
-           CASE WHEN p.territory_id_text ~* {uuid_re} THEN p.territory_id_text::uuid END
+           CASE WHEN metrics_import.is_uuid(p.rep_id_text) THEN p.rep_id_text::uuid END AS rep_id_given,
+           CASE WHEN metrics_import.is_uuid(p.territory_id_text) THEN p.territory_id_text::uuid END
                AS territory_id_given,
            CASE WHEN p.start_text ~ '^\d{{4}}-\d{{2}}-\d{{2}}$'
                      AND metrics_import.is_instant(p.start_text)
