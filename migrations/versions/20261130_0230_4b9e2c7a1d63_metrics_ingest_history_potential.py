@@ -3,8 +3,8 @@
 - ``metrics_import_job`` / ``metrics_import_error``: bulk uploads of opportunities, activities
   and quotas run on the job worker, with per-row errors (row, field, reason).
 - Schema ``metrics_import`` (raw SQL of ``services/metrics/ingest`` only, no ORM model): the
-  jobs' UNLOGGED staging tables, created by the services' role, and its checks ``is_instant``, ``is_uuid``
-  (``services/metrics/ingest/sql/``).
+  jobs' UNLOGGED staging tables, created by the services' role, and its checks
+  ``is_instant`` and ``is_uuid`` (``services/metrics/ingest/sql/``).
 - ``quota.external_id`` (unique per tenant when set): the bulk upsert key of quotas.
 - ``opportunity_stage``: a tenant's stage names and the status each means.
 - ``opportunity_history``: every version of an opportunity's stage/status/amount/holder over
