@@ -4,9 +4,11 @@ all or nothing vs skip, idempotent re-upload, JSON lines, activities and quotas,
 history read back "as of" instants between changes."""
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import TenantWithKey
@@ -269,3 +271,114 @@ async def test_bad_uploads_are_refused_whole(
         assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert detail in response.json()["detail"], response.json()
+
+
+async def test_pipeline_as_of_instants_between_stage_changes(
+    gateway_client: httpx.AsyncClient,
+    tenant: TenantWithKey,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """h-1 (T1) is loaded open in Discovery at 1,000 EUR, opened 1 March 2025 (Berlin); then
+    moved to Proposal at 1,500 (a single upsert), then to 2,000 (a bulk upload), then won,
+    dated 20 March 2025. h-2 (T2) is loaded open in Proposal at 400, opened 10 March. Each write
+    starts a version when it is written; the first starts when the opportunity opened; whether
+    it was open at an instant follows its own dates."""
+    client = gateway_client
+    data = await set_up(client, tenant, sessionmaker)
+    header = "external_id,territory_id,stage,amount,opened_at,closed_at\n"
+    h1 = f"h-1,{data.t1},{{stage}},{{amount}},2025-03-01,{{closed}}\n"
+    job = await upload(
+        client,
+        tenant,
+        "opportunities",
+        header
+        + h1.format(stage="Discovery", amount=1000, closed="")
+        + f"h-2,{data.t2},Proposal,400,2025-03-10,\n",
+    )
+    assert job["status"] == "succeeded", job
+
+    async def pipeline(as_of: str, territory: Any = data.region) -> dict[str, Any]:
+        response = await client.get(
+            "/metrics/pipeline",
+            params={"territory_id": str(territory), "as_of": as_of},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def stages(body: dict[str, Any]) -> list[tuple[str, int, float]]:
+        return [(row["stage"], row["open_count"], row["open_amount"]) for row in body["stages"]]
+
+    async def now() -> str:
+        await asyncio.sleep(0.05)  # versions are apart by more than the clocks' resolution
+        stamp = datetime.now(UTC).isoformat()
+        await asyncio.sleep(0.05)
+        return stamp
+
+    after_load = await now()
+    moved = await client.post(
+        "/metrics/opportunities",
+        json={"external_id": "h-1", "name": "h-1", "territory_id": str(data.t1),
+              "stage": "Proposal", "amount": "1500", "opened_at": "2025-02-28T23:00:00Z"},
+        headers=tenant.headers,
+    )  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    after_proposal = await now()
+    job = await upload(
+        client,
+        tenant,
+        "opportunities",
+        header + h1.format(stage="Proposal", amount=2000, closed=""),
+    )
+    assert (job["updated_rows"], job["unchanged_rows"]) == (1, 0)
+    after_raise = await now()
+
+    # Stage order is the catalogue's (Discovery, Proposal, …); the region rolls T1 and T2 up.
+    assert stages(await pipeline(after_load)) == [("Discovery", 1, 1000), ("Proposal", 1, 400)]
+    assert stages(await pipeline(after_proposal)) == [("Proposal", 2, 1900)]
+    assert stages(await pipeline(after_raise)) == [("Proposal", 2, 2400)]
+    assert stages(await pipeline(after_raise, data.t2)) == [("Proposal", 1, 400)]
+    # The past as loaded: h-1 open from 1 March (Berlin), h-2 from 10 March.
+    assert (await pipeline("2025-02-28T22:59:59Z"))["open_count"] == 0
+    assert stages(await pipeline("2025-03-05T12:00:00")) == [("Discovery", 1, 1000)]
+    assert (await pipeline("2025-03-05T12:00:00"))["as_of"] == "2025-03-05T11:00:00Z"
+
+    job = await upload(
+        client,
+        tenant,
+        "opportunities",
+        header + h1.format(stage="Closed Won", amount=2000, closed="2025-03-20T12:00:00Z"),
+    )
+    assert job["updated_rows"] == 1
+    # Won, dated 20 March: open before that date, gone from the pipeline after it.
+    assert stages(await pipeline("2025-03-19T00:00:00Z")) == [
+        ("Discovery", 1, 1000), ("Proposal", 1, 400),
+    ]  # fmt: skip
+    assert stages(await pipeline("2025-03-21T00:00:00Z")) == [("Proposal", 1, 400)]
+    assert stages(await pipeline(after_raise)) == [("Proposal", 1, 400)]
+
+    # The KPI set asked as of an instant takes its pipeline and coverage from the history:
+    # T1's quota of 3,000 in FY2026-Q1, 0 won by 5 March, 1,000 open: coverage 1/3.
+    quota = "external_id,territory_id,period_start,period_end,amount\n"
+    await upload(client, tenant, "quotas", quota + f"q-1,{data.t1},2025-02-01,2025-05-01,3000\n")
+    kpis = await client.get(
+        "/metrics/kpis",
+        params={"territory_id": str(data.t1), "period": "2026-Q1", "as_of": "2025-03-05T12:00"},
+        headers=tenant.headers,
+    )
+    assert kpis.status_code == 200, kpis.text
+    body = kpis.json()
+    assert body["pipeline_as_of"] == "2025-03-05T11:00:00Z"
+    assert (body["open_pipeline"]["value"], body["open_count"]) == (1000, 1)
+    assert body["remaining_quota"]["value"] == 3000
+    assert body["pipeline_coverage"]["value"] == pytest.approx(1 / 3)
+    # As of 25 March h-1's win (2,000) counts against the quota: 1,000 left, nothing open.
+    late = await client.get(
+        "/metrics/kpis",
+        params={"territory_id": str(data.t1), "period": "2026-Q1", "as_of": "2025-03-25"},
+        headers=tenant.headers,
+    )
+    assert late.json()["remaining_quota"]["value"] == 1000
+    assert late.json()["open_pipeline"]["value"] == 0
+    assert late.json()["revenue"]["value"] == 2000

@@ -5,8 +5,9 @@
 -- A version holds what pipeline "as of" an instant needs (stage, status, amount, holder, dates)
 -- and is valid over [valid_from, valid_to). The first version of an opportunity starts when it
 -- opened (or was written, if earlier or unknown): loading a CRM's history makes its past visible.
--- A change starts when it is written, except a close, which starts at closed_at if that is
--- earlier (a CRM reporting a win late); never before the version it replaces.
+-- A change starts when it is written. Whether the opportunity was open at an instant is read
+-- from its own dates (opened_at, closed_at), which may be reported late: see
+-- services/metrics/kpis/pipeline_as_of.sql.
 
 -- Loaded by the migration 4b9e2c7a1d63 (which also creates the triggers); a change here needs a
 -- migration that reloads it.

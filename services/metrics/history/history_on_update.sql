@@ -5,9 +5,7 @@ CREATE OR REPLACE FUNCTION opportunity_history_on_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     WITH changed AS (
-        SELECT n.*,
-               CASE WHEN n.status <> 'open' AND o.status = 'open' AND n.closed_at IS NOT NULL
-                    THEN least(now(), n.closed_at) ELSE now() END AS changed_at
+        SELECT n.*, now() AS changed_at
           FROM new_rows n JOIN old_rows o ON o.id = n.id
          WHERE (n.stage, n.status, n.amount_reporting, n.territory_id, n.rep_id, n.opened_at,
                 n.closed_at)

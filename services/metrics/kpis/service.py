@@ -36,7 +36,8 @@ from services.metrics.settings.service import TenantCalendar
 
 def localize(instant: datetime, zone: ZoneInfo) -> datetime:
     """An instant from the caller: without an offset it is the tenant's local time."""
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)
+    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)
+    return aware.astimezone(UTC)
 
 
 def _start_of_day_utc(day: date) -> datetime:
