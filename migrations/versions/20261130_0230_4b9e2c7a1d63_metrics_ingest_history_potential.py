@@ -5,6 +5,8 @@
 - Schema ``metrics_import`` (raw SQL of ``services/metrics/ingest`` only, no ORM model): the
   jobs' UNLOGGED staging tables, created by the services' role, and its checks
   ``is_instant`` and ``is_uuid`` (``services/metrics/ingest/sql/``).
+- Three indexes the bulk write paid for per row and no query needs (each covered by another
+  leading with the same columns) are dropped.
 - ``quota.external_id`` (unique per tenant when set): the bulk upsert key of quotas.
 - ``opportunity_stage``: a tenant's stage names and the status each means.
 - ``opportunity_history``: every version of an opportunity's stage/status/amount/holder over
@@ -244,6 +246,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("external_id IS NOT NULL"),
     )
 
+    # Indexes every bulk-written row paid for and no query needs: each is covered by an index
+    # leading with the same columns (uq_opportunity_tenant_id_external_id,
+    # ix_opportunity_kpi_territory, ix_activity_tenant_id_occurred_at).
+    op.drop_index("ix_opportunity_tenant_id_territory_id", table_name="opportunity")
+    op.drop_index("ix_opportunity_tenant_id", table_name="opportunity")
+    op.drop_index("ix_activity_tenant_id", table_name="activity")
+
     op.execute("CREATE SCHEMA metrics_import")
     op.execute(f"GRANT USAGE, CREATE ON SCHEMA metrics_import TO {APP_ROLE}")
     for function in INGEST_FUNCTIONS:
@@ -288,6 +297,11 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS opportunity_history_on_update()")
     op.execute("DROP FUNCTION IF EXISTS opportunity_history_on_insert()")
     op.execute("DROP SCHEMA metrics_import CASCADE")
+    op.create_index("ix_activity_tenant_id", "activity", ["tenant_id"])
+    op.create_index("ix_opportunity_tenant_id", "opportunity", ["tenant_id"])
+    op.create_index(
+        "ix_opportunity_tenant_id_territory_id", "opportunity", ["tenant_id", "territory_id"]
+    )
     op.drop_index("uq_quota_tenant_id_external_id", table_name="quota")
     op.drop_column("quota", "external_id")
     op.drop_table("account_potential_estimate")

@@ -37,8 +37,10 @@ class OpportunityStatus(enum.StrEnum):
 class Opportunity(Base):
     __tablename__ = "opportunity"
     __table_args__ = (
+        # Leads with tenant_id, so it also serves tenant-wide scans and the tenant's cascade:
+        # no index on tenant_id alone, nor on (tenant_id, territory_id), which
+        # ix_opportunity_kpi_territory covers. Each index is paid on every bulk-written row.
         Index("uq_opportunity_tenant_id_external_id", "tenant_id", "external_id", unique=True),
-        Index("ix_opportunity_tenant_id_territory_id", "tenant_id", "territory_id"),
         # KPI sets read a subject's opportunities closed in a range, or still open at a moment,
         # from these indexes alone (index-only scans: the KPI columns are included).
         Index(
@@ -85,7 +87,9 @@ class Opportunity(Base):
     )
 
     id: Mapped[UuidPk]
-    tenant_id: Mapped[TenantId]
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE")
+    )
     external_id: Mapped[str] = mapped_column(String(255))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("account.id", ondelete="SET NULL"), index=True
@@ -129,7 +133,10 @@ class Activity(Base):
     )
 
     id: Mapped[UuidPk]
-    tenant_id: Mapped[TenantId]
+    # No index on tenant_id alone: ix_activity_tenant_id_occurred_at leads with it.
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE")
+    )
     external_id: Mapped[str | None] = mapped_column(String(255))
     # e.g. call, email, meeting, demo, task.
     kind: Mapped[str] = mapped_column(String(50))
