@@ -74,8 +74,9 @@ async def test_potential_learns_the_share_and_reports_its_held_out_error(
 
     # Stored for planning: a run holds every account's estimate, the listing serves the latest.
     missing = await client.get("/metrics/account-potential/estimates", headers=tenant.headers)
-    assert missing.status_code == 409, missing.text
-    assert "POST /metrics/account-potential/runs" in missing.json()["detail"]
+    assert missing.status_code == 200, missing.text
+    assert (missing.json()["run"], missing.json()["items"]) == (None, [])
+    assert "POST /metrics/account-potential/runs" in missing.json()["reason"]
     created = await client.post(
         "/metrics/account-potential/runs", params={"as_of": "2026-01-01"}, headers=tenant.headers
     )

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 
 from services.metrics.potential import service
 from services.metrics.potential.schemas import (
+    AccountEstimate,
     PotentialEstimatesRead,
     PotentialModelRead,
     PotentialRunRead,
@@ -14,6 +15,7 @@ from services.metrics.potential.schemas import (
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
 from shared.errors import problem_doc
+from shared.pagination import Page, PageDep
 
 router = APIRouter(prefix="/metrics", tags=["account potential"])
 
@@ -57,23 +59,20 @@ async def create_potential_run(
     )
 
 
-@router.get(
-    "/account-potential/estimates",
-    operation_id="account_potential_estimates.list",
-    responses={409: problem_doc("No run stored yet")},
-)
+@router.get("/account-potential/estimates", operation_id="account_potential_estimates.list")
 async def list_potential_estimates(
-    session: SessionDep,
-    principal: ReadPrincipal,
-    limit: Annotated[int, Query(ge=1, le=10_000, description="Accounts per page")] = 1000,
-    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Accounts to skip")] = 0,
+    session: SessionDep, principal: ReadPrincipal, page: PageDep
 ) -> PotentialEstimatesRead:
     """The latest run's potential estimate of each account (by account id), for planning."""
     run, items = await service.latest_estimates(
-        session, tenant_id=principal.tenant_id, limit=limit + 1, offset=offset
+        session, tenant_id=principal.tenant_id, limit=page.limit + 1, offset=page.offset
     )
+    built = Page[AccountEstimate].build(items, page)
     return PotentialEstimatesRead(
         run=run,
-        items=items[:limit],
-        next_offset=offset + limit if len(items) > limit else None,
+        reason=service.NO_RUN if run is None else None,
+        items=built.items,
+        limit=built.limit,
+        offset=built.offset,
+        next_offset=built.next_offset,
     )

@@ -50,6 +50,9 @@ class AccountEstimate(BaseModel):
 
 
 class PotentialEstimatesRead(BaseModel):
-    run: PotentialRunRead
+    run: PotentialRunRead | None = Field(description="The latest run; null before any")
+    reason: str | None = Field(default=None, description="Why there are no estimates")
     items: list[AccountEstimate]
+    limit: int
+    offset: int
     next_offset: int | None

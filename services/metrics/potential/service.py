@@ -152,15 +152,16 @@ def _run_read(run: PotentialModelRun, *, accounts: int) -> PotentialRunRead:
     )
 
 
+NO_RUN = "no potential model run is stored yet: POST /metrics/account-potential/runs first"
+
+
 async def latest_estimates(
     session: AsyncSession, *, tenant_id: uuid.UUID, limit: int, offset: int
-) -> tuple[PotentialRunRead, list[AccountEstimate]]:
-    """The latest run and a page of its estimates (by account id)."""
+) -> tuple[PotentialRunRead | None, list[AccountEstimate]]:
+    """The latest run and a page of its estimates (by account id); (None, []) before any run."""
     latest = await repository.latest_run(session, tenant_id=tenant_id)
     if latest is None:
-        raise PotentialNotFitted(
-            "no potential model run is stored yet: POST /metrics/account-potential/runs first"
-        )
+        return None, []
     run, accounts = latest
     rows = await repository.estimates(
         session, tenant_id=tenant_id, run_id=run.id, limit=limit, offset=offset
