@@ -31,11 +31,17 @@ from shared.models.collaboration import (
 )
 from shared.models.crm import CrmConnector, CrmKind, UnmappedPolicy
 from shared.models.metrics import (
+    AccountPotentialEstimate,
     Activity,
     ExchangeRate,
+    ImportJob,
+    ImportJobError,
     MetricsSettings,
     Opportunity,
+    OpportunityHistory,
+    OpportunityStage,
     OpportunityStatus,
+    PotentialModelRun,
     Quota,
 )
 from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
@@ -78,6 +84,12 @@ __all__ = [
     "MemberRole",
     "MetricsSettings",
     "Opportunity",
+    "OpportunityHistory",
+    "OpportunityStage",
+    "ImportJob",
+    "ImportJobError",
+    "PotentialModelRun",
+    "AccountPotentialEstimate",
     "OpportunityStatus",
     "Person",
     "PersonKind",

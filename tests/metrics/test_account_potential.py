@@ -72,6 +72,39 @@ async def test_potential_learns_the_share_and_reports_its_held_out_error(
     assert top["estimated_potential"] == pytest.approx(500_000, rel=0.1)
     assert top["untapped"] == top["estimated_potential"]
 
+    # Stored for planning: a run holds every account's estimate, the listing serves the latest.
+    missing = await client.get("/metrics/account-potential/estimates", headers=tenant.headers)
+    assert missing.status_code == 200, missing.text
+    assert (missing.json()["run"], missing.json()["items"]) == (None, [])
+    assert "POST /metrics/account-potential/runs" in missing.json()["reason"]
+    created = await client.post(
+        "/metrics/account-potential/runs", params={"as_of": "2026-01-01"}, headers=tenant.headers
+    )
+    assert created.status_code == 201, created.text
+    run = created.json()
+    assert (run["trained_on"], run["held_out"], run["accounts"]) == (30, 10, ACCOUNTS + 1)
+    assert run["held_out_mape"] == body["held_out_mape"]
+    page = await client.get(
+        "/metrics/account-potential/estimates", params={"limit": 100}, headers=tenant.headers
+    )
+    assert page.status_code == 200, page.text
+    listed = page.json()
+    assert listed["run"]["id"] == run["id"] and listed["next_offset"] is None
+    estimates = {item["account_id"]: item["estimate"] for item in listed["items"]}
+    assert len(estimates) == ACCOUNTS + 1
+    assert estimates[str(prospect)] == pytest.approx(top["estimated_potential"])
+    second = await client.post(
+        "/metrics/account-potential/runs",
+        params={"as_of": "2026-01-01", "months": 24},
+        headers=tenant.headers,
+    )
+    assert second.status_code == 201, second.text
+    latest = await client.get(
+        "/metrics/account-potential/estimates", params={"limit": 10}, headers=tenant.headers
+    )
+    assert latest.json()["run"]["id"] == second.json()["id"] != run["id"]
+    assert len(latest.json()["items"]) == 10 and latest.json()["next_offset"] == 10
+
 
 async def test_too_few_accounts_say_why(client: httpx.AsyncClient, tenant: TenantWithKey) -> None:
     response = await client.get("/metrics/account-potential", headers=tenant.headers)
@@ -79,3 +112,6 @@ async def test_too_few_accounts_say_why(client: httpx.AsyncClient, tenant: Tenan
     body = response.json()
     assert body["held_out_mape"] is None
     assert body["reason"].startswith("fewer than 8 accounts won anything")
+    stored = await client.post("/metrics/account-potential/runs", headers=tenant.headers)
+    assert stored.status_code == 409, stored.text
+    assert stored.json()["detail"].startswith("fewer than 8 accounts won anything")

@@ -23,6 +23,8 @@ EXPECTED_TABLES = {
     "proximity_job", "opportunity", "activity", "quota", "metrics_settings", "exchange_rate",
     "territory_part", "assignment_job", "assignment_job_error", "assignment_transition",
     "territory_tile_geometry",
+    "opportunity_stage", "opportunity_history", "metrics_import_job", "metrics_import_error",
+    "potential_model_run", "account_potential_estimate",
 }  # fmt: skip
 
 

@@ -35,6 +35,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "assignment_transition": {"from_status": "'open'", "to_status": "'closed'"},
     "unit_adjacency": {"unit_a_id": _LOW_UUID},
     "opportunity": {"status": "'open'"},
+    "opportunity_history": {"status": "'open'"},
+    "opportunity_stage": {"status": "'open'"},
     "person": {"kind": "'contact'"},
     "quota": {
         "rep_id": "gen_random_uuid()",

@@ -64,3 +64,34 @@ class TerritoryHealthRead(BaseModel):
     )
     out_of_tolerance: list[OutOfTolerance]
     adjustments: Adjustments
+
+
+class UnitMove(BaseModel):
+    unit: str = Field(description="The planning unit's code")
+    from_territory_id: uuid.UUID | None
+    from_territory: str | None
+    to_territory_id: uuid.UUID
+    to_territory: str
+    accounts: int = Field(description="Accounts located in the unit that move with it")
+    potential: float = Field(description="Their summed potential")
+
+
+class AdjustmentsRead(BaseModel):
+    alignment_id: uuid.UUID
+    tolerance: float
+    status: str = Field(
+        description="balanced (nothing out of tolerance), cannot (planning cannot realign this "
+        "alignment: see reason), pending / running (the planning scenario is working), "
+        "succeeded (moves below), failed"
+    )
+    reason: str | None = Field(description="Why there are no moves, in words")
+    scenario_id: uuid.UUID | None = Field(description="The planning service's scenario")
+    measures: list[str] = Field(description="The measures asked to be balanced")
+    out_of_tolerance: list[OutOfTolerance] = Field(description="Today")
+    balance_today: dict[str, Balance] = Field(description="accounts and potential today")
+    moves: list[UnitMove] | None = Field(description="Units (and their accounts) from → to")
+    accounts_moved: int | None
+    balance_after: dict[str, Balance] | None = Field(
+        description="accounts and potential per territory once the moves are made"
+    )
+    links: dict[str, str]

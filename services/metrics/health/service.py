@@ -17,11 +17,11 @@ from services.metrics.health.schemas import (
 )
 from services.metrics.kpis.service import period_read, resolve_period
 
-# Until the planning service exposes its realignment over HTTP (issue 6/8), health names the
-# territories to fix but cannot propose the moves; it says so rather than inventing them.
+# Moves come from the planning service's realignment, a job of seconds: asked for separately.
 MOVES_UNAVAILABLE = (
-    "the planning service's realignment is not reachable over HTTP yet: moves and the balance "
-    "after them are not computed; the territories out of tolerance are listed above"
+    "moves are computed by the planning service's realignment on request: POST "
+    "/metrics/territory-health/adjustments?alignment_id=… (then follow its Location) for units "
+    "and accounts to move and the balance after them"
 )
 BALANCED_MEASURES = ("accounts", "potential")
 

@@ -148,6 +148,39 @@ async def kpi_set(
 
 
 _TIMESERIES_SQL = (Path(__file__).parent / "timeseries.sql").read_text()
+_PIPELINE_AS_OF_SQL = (Path(__file__).parent / "pipeline_as_of.sql").read_text()
+_HISTORY_SUBJECT = {
+    "rep": "h.rep_id = :rep_id",
+    "territory": "h.territory_id = ANY(:territory_ids)",
+}
+
+
+async def pipeline_as_of(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    rep_id: uuid.UUID | None,
+    territory_ids: list[uuid.UUID] | None,
+    as_of: datetime,
+    start_at: datetime,
+    won_until: datetime,
+) -> list[RowMapping]:
+    """Per stage (in the tenant's stage order): open count and amount at ``as_of``, and won
+    in ``[start_at, won_until)``, as the stage history had them at ``as_of``."""
+    kind = "rep" if rep_id is not None else "territory"
+    statement = text(_PIPELINE_AS_OF_SQL.format(subject=_HISTORY_SUBJECT[kind]))
+    params: dict[str, object] = {
+        "tenant_id": tenant_id,
+        "as_of": as_of,
+        "start_at": start_at,
+        "won_until": won_until,
+    }
+    if rep_id is not None:
+        params["rep_id"] = rep_id
+    else:
+        statement = statement.bindparams(bindparam("territory_ids", type_=_UUIDS))
+        params["territory_ids"] = territory_ids
+    return list((await session.execute(statement, params)).mappings())
 
 
 def _subject_params(

@@ -1,7 +1,7 @@
 """HTTP endpoints for KPIs."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -12,6 +12,7 @@ from services.metrics.kpis.schemas import (
     AttainmentRead,
     KpiSetRead,
     LeaderboardRead,
+    PipelineRead,
     TimeSeriesRead,
 )
 from shared.auth import ReadPrincipal
@@ -51,6 +52,13 @@ PeriodParam = Annotated[
 ]
 StartParam = Annotated[date | None, Query(description="Custom range: first local day")]
 EndParam = Annotated[date | None, Query(description="Custom range: day after the last one")]
+AsOfParam = Annotated[
+    datetime | None,
+    Query(
+        description="Pipeline and coverage as they stood at this instant, from the stage "
+        "history (ISO 8601; without an offset: the tenant's local time)"
+    ),
+]
 
 
 @kpi_router.get(
@@ -71,6 +79,7 @@ async def get_kpis(
     period: PeriodParam = None,
     start: StartParam = None,
     end: EndParam = None,
+    as_of: AsOfParam = None,
 ) -> KpiSetRead:
     """Revenue, growth, attainment, win rate, pipeline and workload of one rep or territory."""
     return await service.kpi_set(
@@ -81,6 +90,34 @@ async def get_kpis(
         period=period,
         start=start,
         end=end,
+        as_of=as_of,
+    )
+
+
+@kpi_router.get(
+    "/pipeline",
+    operation_id="pipeline.get",
+    responses={
+        404: problem_doc("The rep or territory is not in this tenant"),
+        422: problem_doc("Not exactly one subject"),
+    },
+)
+async def get_pipeline(
+    session: SessionDep,
+    principal: ReadPrincipal,
+    rep_id: Annotated[uuid.UUID | None, Query(description="The rep")] = None,
+    territory_id: Annotated[
+        uuid.UUID | None, Query(description="The territory, rolled up with its descendants")
+    ] = None,
+    as_of: AsOfParam = None,
+) -> PipelineRead:
+    """Open pipeline per stage of a rep or territory as it stood at any instant (default now)."""
+    return await service.pipeline(
+        session,
+        tenant_id=principal.tenant_id,
+        rep_id=rep_id,
+        territory_id=territory_id,
+        as_of=as_of,
     )
 
 

@@ -64,7 +64,10 @@ class KpiSetRead(BaseModel):
     win_rate: Kpi = Field(description="won / (won + lost), closed in the period")
     average_deal_size: Kpi = Field(description="revenue / won_count")
     sales_cycle_days: Kpi = Field(description="Mean days from opened_at to closed_at of wins")
-    pipeline_as_of: datetime = Field(description="The end of the period, or now if earlier")
+    pipeline_as_of: datetime = Field(
+        description="as_of if asked (from the stage history), else the end of the period or now "
+        "if earlier"
+    )
     open_pipeline: Kpi = Field(description="Amount of opportunities open at pipeline_as_of")
     open_count: int
     remaining_quota: Kpi = Field(description="quota - revenue")
@@ -112,3 +115,21 @@ class TimeSeriesRead(BaseModel):
     grain: Literal["month", "quarter", "year"]
     period: PeriodRead
     points: list[TimeSeriesPoint]
+
+
+class PipelineStage(BaseModel):
+    stage: str | None
+    open_count: int
+    open_amount: float
+
+
+class PipelineRead(BaseModel):
+    subject: Literal["rep", "territory"]
+    subject_id: uuid.UUID
+    as_of: datetime
+    currency: str
+    open_count: int
+    open_amount: float = Field(description="Open at as_of, in the reporting currency")
+    stages: list[PipelineStage] = Field(
+        description="Per stage, in the tenant's stage order (GET /metrics/stages), then by name"
+    )

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,12 +24,20 @@ from services.metrics.kpis.schemas import (
     LeaderboardRead,
     LeaderboardRow,
     PeriodRead,
+    PipelineRead,
+    PipelineStage,
     TimeSeriesPoint,
     TimeSeriesRead,
 )
 from services.metrics.periods import Period
 from services.metrics.settings import service as settings_service
 from services.metrics.settings.service import TenantCalendar
+
+
+def localize(instant: datetime, zone: ZoneInfo) -> datetime:
+    """An instant from the caller: without an offset it is the tenant's local time."""
+    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)
+    return aware.astimezone(UTC)
 
 
 def _start_of_day_utc(day: date) -> datetime:
@@ -157,6 +166,7 @@ async def kpi_set(
     period: str | None,
     start: date | None,
     end: date | None,
+    as_of: datetime | None = None,
 ) -> KpiSetRead:
     territory_ids = await subject_territories(
         session, tenant_id=tenant_id, rep_id=rep_id, territory_id=territory_id
@@ -170,7 +180,8 @@ async def kpi_set(
     def at(day: date) -> datetime:
         return periods.local_midnight(day, zone)
 
-    as_of = min(at(resolved.end), datetime.now(UTC))
+    asked_as_of = localize(as_of, zone) if as_of is not None else None
+    as_of = asked_as_of or min(at(resolved.end), datetime.now(UTC))
     row = await repository.kpi_set(
         session,
         tenant_id=tenant_id,
@@ -205,11 +216,27 @@ async def kpi_set(
         else Kpi(value=None, reason=no_quota)
     )
     open_pipeline = _money(row["open_pipeline"])
+    open_count = int(row["open_count"])
+    won_to_date = revenue
+    if asked_as_of is not None:
+        # Pipeline and the quota left to cover as the stage history had them at that instant.
+        stages = await repository.pipeline_as_of(
+            session,
+            tenant_id=tenant_id,
+            rep_id=rep_id,
+            territory_ids=territory_ids,
+            as_of=asked_as_of,
+            start_at=at(resolved.start),
+            won_until=min(asked_as_of, at(resolved.end)),
+        )
+        open_pipeline = sum(_money(stage["open_amount"]) for stage in stages)
+        open_count = sum(int(stage["open_count"]) for stage in stages)
+        won_to_date = sum(_money(stage["won_to_date"]) for stage in stages)
     if quota.value is None:
         remaining = Kpi(value=None, reason=no_quota)
         coverage = Kpi(value=None, reason=no_quota)
     else:
-        remaining = Kpi(value=quota.value - revenue)
+        remaining = Kpi(value=quota.value - won_to_date)
         coverage = (
             Kpi(value=open_pipeline / remaining.value)
             if remaining.value is not None and remaining.value > 0
@@ -252,7 +279,7 @@ async def kpi_set(
         else Kpi(value=None, reason=f"no win in {resolved.label} has opened_at"),
         pipeline_as_of=as_of,
         open_pipeline=Kpi(value=open_pipeline),
-        open_count=int(row["open_count"]),
+        open_count=open_count,
         remaining_quota=remaining,
         pipeline_coverage=coverage,
         new_customers=int(row["new_customers"]),
@@ -397,4 +424,47 @@ async def leaderboard(
             )
             for row in rows
         ],
+    )
+
+
+async def pipeline(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    rep_id: uuid.UUID | None,
+    territory_id: uuid.UUID | None,
+    as_of: datetime | None,
+) -> PipelineRead:
+    """Open pipeline per stage of a rep or territory (rolled up) as it stood at ``as_of``."""
+    territory_ids = await subject_territories(
+        session, tenant_id=tenant_id, rep_id=rep_id, territory_id=territory_id
+    )
+    calendar = await settings_service.calendar(session, tenant_id=tenant_id)
+    instant = localize(as_of, calendar.time_zone) if as_of is not None else datetime.now(UTC)
+    rows = await repository.pipeline_as_of(
+        session,
+        tenant_id=tenant_id,
+        rep_id=rep_id,
+        territory_ids=territory_ids,
+        as_of=instant,
+        start_at=instant,
+        won_until=instant,
+    )
+    stages = [
+        PipelineStage(
+            stage=row["stage"],
+            open_count=int(row["open_count"]),
+            open_amount=_money(row["open_amount"]),
+        )
+        for row in rows
+        if row["open_count"]
+    ]
+    return PipelineRead(
+        subject="rep" if rep_id is not None else "territory",
+        subject_id=rep_id if rep_id is not None else territory_ids[0],  # type: ignore[index]
+        as_of=instant,
+        currency=calendar.currency,
+        open_count=sum(stage.open_count for stage in stages),
+        open_amount=sum(stage.open_amount for stage in stages),
+        stages=stages,
     )

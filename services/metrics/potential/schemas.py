@@ -1,7 +1,7 @@
 """Response bodies for the account-potential model."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -28,3 +28,31 @@ class PotentialModelRead(BaseModel):
     held_out_r2: float | None
     reason: str | None = Field(default=None, description="Why there is no model")
     accounts: list[AccountPotential] = Field(description="Most untapped first")
+
+
+class PotentialRunRead(BaseModel):
+    id: uuid.UUID
+    model: str
+    window_start: date
+    window_end: date = Field(description="Exclusive")
+    currency: str
+    trained_on: int
+    held_out: int
+    held_out_mape: float | None
+    held_out_r2: float | None
+    accounts: int = Field(description="Accounts estimated in this run")
+    created_at: datetime
+
+
+class AccountEstimate(BaseModel):
+    account_id: uuid.UUID
+    estimate: float = Field(description="Potential (won revenue over the window) estimated")
+
+
+class PotentialEstimatesRead(BaseModel):
+    run: PotentialRunRead | None = Field(description="The latest run; null before any")
+    reason: str | None = Field(default=None, description="Why there are no estimates")
+    items: list[AccountEstimate]
+    limit: int
+    offset: int
+    next_offset: int | None
