@@ -22,6 +22,7 @@ BLUEPRINTS = {
     "assignment": "services.assignment.bulk.tasks:blueprint",
     "proximity": "services.proximity.matrix.tasks:blueprint",
     "planning": "services.planning.scenarios.tasks:blueprint",
+    "webhooks": "services.assignment.webhooks.tasks:blueprint",
 }
 
 

@@ -20,6 +20,7 @@ from shared.models.assignment import (
     TerritoryPart,
 )
 from shared.models.base import Base
+from shared.models.events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from shared.models.metrics import (
     Activity,
     ExchangeRate,
@@ -61,6 +62,7 @@ __all__ = [
     "MemberRole",
     "MetricsSettings",
     "Opportunity",
+    "OutboxEvent",
     "OpportunityStatus",
     "Person",
     "PersonKind",
@@ -76,4 +78,6 @@ __all__ = [
     "TerritoryPart",
     "Tenant",
     "UnitAdjacency",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
