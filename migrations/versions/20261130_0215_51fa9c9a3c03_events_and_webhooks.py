@@ -6,6 +6,8 @@
 - ``webhook_subscription`` (URL, event types, secret, its cursor in the outbox) and
   ``webhook_delivery`` (one event to one subscription: pending, delivered or dead).
 - All three under the ``tenant_isolation`` policy (forced) and granted to ``territory_app``.
+- ``outbox_horizon()`` (services/assignment/events/sql/): the txid below which the feed
+  serves events (the snapshot's xmin, leaving out transactions of other databases).
 - ``tenant.active_webhooks``, kept by a trigger on ``webhook_subscription``, and the SECURITY
   DEFINER ``webhook_pump_tenants()``: the tenants the worker's delivery pump visits
   (services/assignment/webhooks/sql/).
@@ -29,8 +31,12 @@ depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "territory_app"
 CURRENT_TXID = "(pg_current_xact_id())::text::bigint"
-_SQL = Path(__file__).resolve().parents[2] / "services" / "assignment" / "webhooks" / "sql"
-_FUNCTIONS = (_SQL / "webhook_count_active.sql", _SQL / "webhook_pump_tenants.sql")
+_SERVICE = Path(__file__).resolve().parents[2] / "services" / "assignment"
+_FUNCTIONS = (
+    _SERVICE / "events" / "sql" / "outbox_horizon.sql",
+    _SERVICE / "webhooks" / "sql" / "webhook_count_active.sql",
+    _SERVICE / "webhooks" / "sql" / "webhook_pump_tenants.sql",
+)
 
 
 def _tenant_policy(table: str) -> None:
@@ -165,14 +171,16 @@ def upgrade() -> None:
         "CREATE TRIGGER webhook_count_active AFTER INSERT OR UPDATE OF active OR DELETE"
         " ON webhook_subscription FOR EACH ROW EXECUTE FUNCTION webhook_count_active()"
     )
-    op.execute("REVOKE ALL ON FUNCTION webhook_pump_tenants() FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION webhook_pump_tenants() TO {APP_ROLE}")
+    for function in ("webhook_pump_tenants()", "outbox_horizon()"):
+        op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+        op.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {APP_ROLE}")
 
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS webhook_count_active ON webhook_subscription")
     op.execute("DROP FUNCTION IF EXISTS webhook_count_active()")
     op.execute("DROP FUNCTION IF EXISTS webhook_pump_tenants()")
+    op.execute("DROP FUNCTION IF EXISTS outbox_horizon()")
     op.drop_index("ix_webhook_delivery_listing", table_name="webhook_delivery")
     op.drop_index("ix_webhook_delivery_pending", table_name="webhook_delivery")
     op.drop_index(op.f("ix_webhook_delivery_tenant_id"), table_name="webhook_delivery")

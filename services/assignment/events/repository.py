@@ -14,11 +14,13 @@ means), so the events below it are final: each is visible (committed) or never w
 running, whose xid is ≥ xmin, and so sorts after every event served. A cursor
 ``(txid, id)`` of the last event served therefore never has an event committed later behind
 it. ``pg_current_snapshot()`` is the statement's own snapshot, so the xmin and the rows read
-agree (both computed in one statement).
+agree (both computed in one statement). ``outbox_horizon()`` (sql/outbox_horizon.sql) is
+that xmin, leaving out running transactions of other databases on the cluster (they cannot
+write this outbox): the same argument holds.
 
-The price: an event waits until every transaction that took its xid earlier has ended (a
-long-running writer anywhere in the database delays the feed, never loses from it). The
-single-lead and most CRUD transactions last milliseconds; the bulk write's last seconds.
+The price: an event waits until every transaction of this database that took its xid earlier
+has ended (a long-running writer delays the feed, never loses from it). The single-lead and
+most CRUD transactions last milliseconds; the bulk write's last seconds.
 
 Order per account: two changes to one account where one commits before the other begins
 writing are in commit order (a later transaction takes a larger xid). Concurrent ones are in
@@ -33,8 +35,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# The xid horizon of the statement's snapshot, as the bigint ``txid`` is stored in.
-SNAPSHOT_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# The xid horizon of the statement's snapshot (sql/outbox_horizon.sql), as ``txid`` is stored.
+OUTBOX_HORIZON = "outbox_horizon()"
 
 
 def lead_assigned_payload(
@@ -210,7 +212,7 @@ async def record_on(
 # below xmin whatever its type: a filtered reader moves past events it does not want. One
 # statement, so both parts and the xmin come from the same snapshot.
 _PAGE = f"""
-WITH snap AS MATERIALIZED (SELECT {SNAPSHOT_XMIN} AS xmin),
+WITH snap AS MATERIALIZED (SELECT {OUTBOX_HORIZON} AS xmin),
 page AS (
     SELECT e.txid, e.id, e.type, e.version, e.subject_id, e.ordering_key, e.payload,
            e.occurred_at

@@ -8,7 +8,7 @@ import asyncpg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assignment.events.repository import SNAPSHOT_XMIN
+from services.assignment.events.repository import OUTBOX_HORIZON
 from shared.models import WebhookDelivery, WebhookSubscription
 
 # --- subscriptions (request session) ---
@@ -19,7 +19,7 @@ async def add(
 ) -> WebhookSubscription:
     """A new subscription, positioned at the current xmin: it receives every event whose
     transaction had not ended when it was created, and none before."""
-    cursor_txid = await session.scalar(text(f"SELECT {SNAPSHOT_XMIN}"))
+    cursor_txid = await session.scalar(text(f"SELECT {OUTBOX_HORIZON}"))
     subscription = WebhookSubscription(tenant_id=tenant_id, cursor_txid=cursor_txid, **values)
     session.add(subscription)
     await session.flush()
@@ -171,7 +171,7 @@ async def release_leases(connection: asyncpg.Connection, *, tenant_id: uuid.UUID
 # feed's rule, so none is ever skipped), a delivery for each of the wanted types, and the
 # cursor moved past every event read (wanted or not).
 _FAN_OUT = f"""
-WITH snap AS MATERIALIZED (SELECT {SNAPSHOT_XMIN} AS xmin),
+WITH snap AS MATERIALIZED (SELECT {OUTBOX_HORIZON} AS xmin),
 subscription AS (
     SELECT s.id, s.event_types, s.cursor_txid, s.cursor_event_id
       FROM webhook_subscription s
