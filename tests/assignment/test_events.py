@@ -13,6 +13,7 @@ import pytest
 from services.assignment.events import repository as events_repository
 from shared.settings import Settings
 from shared.tenancy import connect_for_tenant
+from tests.assignment.territory_factories import make_account
 from tests.assignment.test_territories import (
     add_member,
     new_rep,
@@ -20,7 +21,6 @@ from tests.assignment.test_territories import (
     publishable_alignment,
     square,
 )
-from tests.assignment.territory_factories import make_account
 from tests.factories import TenantWithKey
 
 PROBLEM_JSON = "application/problem+json"
