@@ -189,7 +189,7 @@ async def test_a_failing_receiver_gets_retries_then_dead_letters_that_can_be_rep
     rep_id = await new_rep(client, tenant, "first")
 
     dead = await until_deliveries(
-        client, tenant, created["id"], lambda items: items and items[0]["status"] == "dead",
+        client, tenant, created["id"], lambda items: bool(items) and items[0]["status"] == "dead",
         "a dead letter",
     )  # fmt: skip
     assert dead[0]["attempts"] == 3  # TERRITORY_WEBHOOK_MAX_ATTEMPTS in tests/conftest.py
@@ -219,8 +219,8 @@ async def test_a_failing_receiver_gets_retries_then_dead_letters_that_can_be_rep
     receiver.statuses["/down"] = 500
     await rename(client, tenant, rep_id, "second")
     await until_deliveries(
-        client, tenant, created["id"], lambda items: len(items) == 2 and items[1]["status"] == "dead",
-        "a second dead letter",
+        client, tenant, created["id"],
+        lambda items: len(items) == 2 and items[1]["status"] == "dead", "a second dead letter",
     )  # fmt: skip
     receiver.statuses["/down"] = 200
     bulk = await client.post(

@@ -22,7 +22,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,30 +91,30 @@ class Pump:
         self.sends: set[asyncio.Task[None]] = set()
         self.results: asyncpg.Pool | None = None
 
+    @asynccontextmanager
     async def _in_tenant(
-        self, connection: asyncpg.Connection, tenant_id: uuid.UUID, work: Callable[[], Any]
-    ) -> Any:
+        self, connection: asyncpg.Connection, tenant_id: uuid.UUID
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction of the connection bound to one tenant (row-level security)."""
         async with connection.transaction():
             await connection.execute(_SET_TENANT, str(tenant_id))
-            return await work()
+            yield connection
 
     async def round(self, connection: asyncpg.Connection) -> int:
         """Fan out and claim for every tenant with subscriptions; returns sends started."""
         started = 0
         lease = self.settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
         for tenant_id in await repository.pump_tenants(connection):
-
-            async def work(tenant_id: uuid.UUID = tenant_id) -> list[asyncpg.Record]:
+            async with self._in_tenant(connection, tenant_id):
                 await repository.fan_out(connection, tenant_id=tenant_id, batch=FAN_OUT_BATCH)
-                return await repository.claim(
+                claimed = await repository.claim(
                     connection,
                     tenant_id=tenant_id,
                     window=CLAIM_WINDOW,
                     concurrency=self.settings.webhook_subscription_concurrency,
                     lease_seconds=lease,
                 )
-
-            for row in await self._in_tenant(connection, tenant_id, work):
+            for row in claimed:
                 task = asyncio.create_task(self.send(tenant_id, row))
                 self.sends.add(task)
                 task.add_done_callback(self.sends.discard)
@@ -139,7 +140,11 @@ class Pump:
             error = f"no answer within {self.settings.webhook_timeout_seconds:g} s"
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
-        await self.record(tenant_id, row, status_code=status_code, error=error)
+        try:
+            await self.record(tenant_id, row, status_code=status_code, error=error)
+        except (asyncpg.PostgresError, OSError):
+            # Left leased: tried again when the lease ends or the next pump starts.
+            logger.exception("could not record the outcome of webhook delivery %s", row["id"])
         self.wake.set()
 
     async def record(
@@ -154,16 +159,13 @@ class Pump:
         async with self.results.acquire() as connection:
             if error is None:
                 assert status_code is not None
-                await self._in_tenant(
-                    connection,
-                    tenant_id,
-                    lambda: repository.delivered(
+                async with self._in_tenant(connection, tenant_id):
+                    await repository.delivered(
                         connection,
                         tenant_id=tenant_id,
                         delivery_id=row["id"],
                         status_code=status_code,
-                    ),
-                )
+                    )
                 return
             retry_at = (
                 datetime.now(UTC) + timedelta(seconds=retry_delay(self.settings, row["attempts"]))
@@ -177,18 +179,15 @@ class Pump:
                 error,
                 "" if retry_at else " (dead-lettered)",
             )
-            await self._in_tenant(
-                connection,
-                tenant_id,
-                lambda: repository.failed(
+            async with self._in_tenant(connection, tenant_id):
+                await repository.failed(
                     connection,
                     tenant_id=tenant_id,
                     delivery_id=row["id"],
                     status_code=status_code,
-                    error=error or "",
+                    error=error,
                     retry_at=retry_at,
-                ),
-            )
+                )
 
     async def run(
         self, *, should_stop: Callable[[], bool], successor: bool, hand_over: Callable[[], Any]
@@ -215,13 +214,8 @@ class Pump:
                     return "another pump runs"
                 await asyncio.sleep(0.05)
             for tenant_id in await repository.pump_tenants(connection):
-                released = await self._in_tenant(
-                    connection,
-                    tenant_id,
-                    lambda tenant_id=tenant_id: repository.release_leases(
-                        connection, tenant_id=tenant_id
-                    ),
-                )
+                async with self._in_tenant(connection, tenant_id):
+                    released = await repository.release_leases(connection, tenant_id=tenant_id)
                 if released:
                     logger.warning("re-sending %s deliveries of a pump that died", released)
             deadline = time.monotonic() + settings.webhook_pump_seconds

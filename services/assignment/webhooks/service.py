@@ -115,9 +115,9 @@ def _delivery(delivery: WebhookDelivery) -> DeliveryRead:
         id=delivery.id,
         subscription_id=delivery.subscription_id,
         event_id=delivery.event_id,
-        event_type=delivery.event_type,  # type: ignore[arg-type]
+        event_type=delivery.event_type,
         ordering_key=delivery.ordering_key,
-        status=delivery.status,  # type: ignore[arg-type]
+        status=delivery.status,
         attempts=delivery.attempts,
         next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
         last_status_code=delivery.last_status_code,
