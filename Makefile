@@ -6,9 +6,9 @@ SHELL := /bin/bash
 VENV := .venv
 LOCAL := deploy/local
 PYTEST_ARGS ?=
-BENCH_SERVICES := assignment planning proximity metrics map
-# Benchmarks that need `make run` (every one but planning's).
-BENCH_ON_PLATFORM := $(filter-out planning,$(BENCH_SERVICES))
+BENCH_SERVICES := assignment planning proximity metrics map integration
+# Benchmarks that need `make run` (every one but planning's and integration's).
+BENCH_ON_PLATFORM := $(filter-out planning integration,$(BENCH_SERVICES))
 # Benchmarks that exist: bench/<service>.py or a bench/<service>/ package.
 BENCH_AVAILABLE := $(foreach s,$(BENCH_SERVICES),$(if $(wildcard bench/$(s).py bench/$(s)/__main__.py),$(s)))
 # mypy only the source folders that exist and hold Python files.
@@ -79,6 +79,15 @@ $(addprefix bench-,$(BENCH_ON_PLATFORM)): bench-%: run  ## run bench.<service> a
 BENCH_ARGS ?=
 bench-planning: venv  ## design engine vs GerryChain, spopt and an exact MIP (BENCH_ARGS=--quick)
 	$(VENV)/bin/python -m bench.planning $(BENCH_ARGS)
+
+# The integration benchmark starts its own platform on its own database of DATABASE_URL's
+# server (the embedded cluster unless set). BENCH_ARGS="--rows 100000" for a shorter run.
+bench-integration: venv  ## outbox cost on the bulk path, feed visibility and throughput, webhook latency
+	@if [[ -z "$${DATABASE_URL:-}$${TERRITORY_DATABASE_URL:-}" ]]; then \
+		$(LOCAL)/pg.sh start; \
+		export DATABASE_URL="$$($(LOCAL)/pg.sh url)"; \
+	fi; \
+	$(VENV)/bin/python -m bench.integration $(BENCH_ARGS)
 
 logs:  ## follow the logs of every process
 	@shopt -s nullglob; files=(.run/logs/*.log .run/nginx/logs/*.log); \

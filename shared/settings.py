@@ -59,13 +59,29 @@ class Settings(BaseSettings):
     # worker_heartbeat_seconds; a job whose worker sent none for worker_stalled_seconds is
     # retried (or failed, after job_max_attempts); on SIGTERM running jobs get
     # worker_shutdown_seconds to finish, then go back to the queue.
-    worker_concurrency: int = Field(default=2, ge=1, le=32)
+    # Three: the webhook delivery pump holds one slot while any tenant has a subscription.
+    worker_concurrency: int = Field(default=3, ge=1, le=32)
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
     worker_stalled_seconds: float = Field(default=20.0, gt=0, le=300)
     worker_shutdown_seconds: float = Field(default=60.0, ge=0, le=3600)
     # The worker has no HTTP app: its Prometheus registry is served on this port (0: not served).
     worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
     job_max_attempts: int = Field(default=3, ge=1, le=10)
+
+    # Webhook deliveries (services/assignment/webhooks/pump.py), by one pump on the worker: an
+    # attempt waits at most webhook_timeout_seconds for a 2xx; a failed one is retried after
+    # webhook_backoff_seconds * 2^(attempt-1) (at most webhook_backoff_max_seconds, with
+    # jitter) and dead-lettered after webhook_max_attempts; at most
+    # webhook_subscription_concurrency deliveries per subscription in flight (one per
+    # ordering key); new events are looked for every webhook_poll_seconds; a pump hands over
+    # to a fresh one after webhook_pump_seconds.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    webhook_subscription_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    webhook_pump_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     log_level: str = "INFO"
     log_json: bool = True

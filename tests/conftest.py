@@ -166,6 +166,10 @@ WORKER_ENV = {
     "TERRITORY_WORKER_HEARTBEAT_SECONDS": "1",
     "TERRITORY_WORKER_STALLED_SECONDS": "4",
     "TERRITORY_WORKER_SHUTDOWN_SECONDS": "5",
+    # Webhook retries within seconds (production: 2 s doubling, dead after 8 attempts).
+    "TERRITORY_WEBHOOK_BACKOFF_SECONDS": "0.2",
+    "TERRITORY_WEBHOOK_MAX_ATTEMPTS": "3",
+    "TERRITORY_WEBHOOK_TIMEOUT_SECONDS": "3",
 }
 
 

@@ -11,12 +11,14 @@ from services.assignment.assignments.router import router as assignments_router
 from services.assignment.audit.router import router as audit_router
 from services.assignment.bulk.router import router as bulk_router
 from services.assignment.crm.router import router as crm_router
+from services.assignment.events.router import router as events_router
 from services.assignment.lead_pool import lead_pool
 from services.assignment.leads.router import router as leads_router
 from services.assignment.postal_codes.router import router as postal_codes_router
 from services.assignment.reps.router import router as reps_router
 from services.assignment.territories.router import router as territories_router
 from services.assignment.tiles.router import router as tiles_router
+from services.assignment.webhooks.router import router as webhooks_router
 from shared.app_factory import create_service_app
 from shared.jobs.app import queue_resource
 from shared.settings import Settings
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bulk_router,
             audit_router,
             crm_router,
+            events_router,
+            webhooks_router,
         ],
         downstream=["proximity"],
         settings=settings,

@@ -23,6 +23,7 @@ BLUEPRINTS = {
     "proximity": "services.proximity.matrix.tasks:blueprint",
     "planning": "services.planning.scenarios.tasks:blueprint",
     "metrics": "services.metrics.ingest.tasks:blueprint",
+    "webhooks": "services.assignment.webhooks.tasks:blueprint",
 }
 
 

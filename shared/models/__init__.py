@@ -30,6 +30,7 @@ from shared.models.collaboration import (
     PlanningSettings,
 )
 from shared.models.crm import CrmConnector, CrmKind, UnmappedPolicy
+from shared.models.events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from shared.models.metrics import (
     AccountPotentialEstimate,
     Activity,
@@ -90,6 +91,7 @@ __all__ = [
     "ImportJobError",
     "PotentialModelRun",
     "AccountPotentialEstimate",
+    "OutboxEvent",
     "OpportunityStatus",
     "Person",
     "PersonKind",
@@ -108,4 +110,6 @@ __all__ = [
     "Tenant",
     "UnitAdjacency",
     "UnmappedPolicy",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

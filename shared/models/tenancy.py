@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     String,
     Text,
 )
@@ -26,6 +27,9 @@ class Tenant(Base):
     id: Mapped[UuidPk]
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Active webhook subscriptions, kept by a trigger on webhook_subscription: which tenants
+    # the delivery pump visits (it cannot list them through the forced row security).
+    active_webhooks: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[CreatedAt]
 
 

@@ -39,8 +39,16 @@ async def _territory(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     return f"/assignment/territories/{territory['id']}"
 
 
+async def _webhook(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    # Paused: it must not send this tenant's events anywhere.
+    body = {"url": "https://crm.example.com/hooks", "active": False}
+    subscription = await _created(client, "/assignment/webhooks", body, headers)
+    return f"/assignment/webhooks/{subscription['id']}"
+
+
 FACTORIES: dict[str, ResourceFactory] = {
     "/assignment/reps/{rep_id}": _rep,
+    "/assignment/webhooks/{subscription_id}": _webhook,
     "/assignment/alignments/{alignment_id}": _alignment,
     "/assignment/territories/{territory_id}": _territory,
 }

@@ -25,6 +25,7 @@ EXPECTED_TABLES = {
     "territory_tile_geometry",
     "opportunity_stage", "opportunity_history", "metrics_import_job", "metrics_import_error",
     "potential_model_run", "account_potential_estimate",
+    "outbox_event", "webhook_subscription", "webhook_delivery",
 }  # fmt: skip
 
 

@@ -28,6 +28,8 @@ from services.assignment.alignments.schemas import (
     AlignmentRead,
     AlignmentUpdate,
 )
+from services.assignment.events import repository as events_repository
+from services.assignment.events import service as events_service
 from shared.errors import InvalidInput
 from shared.models import Alignment, AlignmentStatus
 
@@ -192,6 +194,10 @@ async def after_publish(
             connection, changes=changes, limit=0, offset=0
         )
         await placement_repo.apply_placement(connection, tenant_id=tenant_id, placement=after)
+        # The integrators' view of the same rows: one event per account moved.
+        await events_repository.write_account_changes(
+            connection, tenant_id=tenant_id, alignment_id=alignment_id, changes=changes
+        )
     finally:
         await connection.execute(f"DROP TABLE IF EXISTS {accounts}, {after}, {changes}")
     await repository.record_reassignment(
@@ -316,7 +322,19 @@ async def publish_alignment(
         effective_from=data.effective_from,
     )
     await after_publish(session, tenant_id=tenant_id, alignment_id=alignment_id)
-    return await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    published = await get_alignment(session, tenant_id=tenant_id, alignment_id=alignment_id)
+    await events_service.record(
+        session,
+        tenant_id=tenant_id,
+        event_type="alignment.published",
+        subject_id=alignment_id,
+        payload={
+            "alignment_id": alignment_id,
+            "name": published.name,
+            "effective_from": published.effective_from,
+        },
+    )
+    return published
 
 
 async def archive_alignment(

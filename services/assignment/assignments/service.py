@@ -37,6 +37,7 @@ from services.assignment.assignments.schemas import (
     ReassignIn,
     TransitionRead,
 )
+from services.assignment.events import repository as events_repository
 from services.assignment.leads import repository as leads_repository
 from services.assignment.leads import service as leads_service
 from services.assignment.leads.compiled_alignment import CompiledAlignmentCache
@@ -336,6 +337,8 @@ async def reassign_lead(
                 api_key=api_key,
                 lead=_stored_lead(lead_id, stored),
                 idempotency_key=None,
+                # Its lead is adopted below: the event is this reassignment's.
+                publish_event=False,
             )
             new_id = routed.assignment_id
             # The engine wrote the lead anew: the new assignment is the existing lead's.
@@ -374,7 +377,29 @@ async def reassign_lead(
             entity_id=lead_id,
             detail={"from_assignment_id": str(current["id"]), "assignment_id": str(new_id)},
         )
-        return await get_assignment(connection, tenant_id=tenant_id, assignment_id=new_id)
+        result = await get_assignment(connection, tenant_id=tenant_id, assignment_id=new_id)
+        await events_repository.record_on(
+            connection,
+            tenant_id=tenant_id,
+            event_type="lead.reassigned",
+            subject_id=lead_id,
+            ordering_key=current["account_id"] or lead_id,
+            payload={
+                "lead_id": lead_id,
+                "external_id": result.lead_external_id,
+                "assignment_id": new_id,
+                "from_assignment_id": current["id"],
+                "account_id": current["account_id"],
+                "alignment_id": result.alignment_id,
+                "territory_id": result.territory.id if result.territory else None,
+                "rep_id": result.rep.id if result.rep else None,
+                "from_rep_id": current["rep_id"],
+                "matched_rule": result.matched_rule,
+                "how": "to_rep" if body.rep_id is not None else "rerouted",
+                "reason": body.reason,
+            },
+        )
+        return result
 
 
 async def preview_lead(

@@ -33,6 +33,7 @@ import asyncpg
 
 from services.assignment.bulk import distribution, matching, repository, staging
 from services.assignment.bulk.work import Workspace, drop_stages, drop_workspace
+from services.assignment.events import repository as events_repository
 from services.assignment.leads.compiled_alignment import CompiledAlignment
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ MAX_CONCURRENT_JOBS = 2
 # once instead (``repository.lock_job_parents``, ``lock_referenced``), where the session may
 # turn them off: at a million rows the triggers cost about as much as the inserts themselves.
 SKIP_ROW_TRIGGERS = True
+# Each chunk's ``lead.assigned`` events in the write transaction (one INSERT … SELECT). Off only
+# for the benchmark's baseline (bench/integration: the outbox's cost in the same run).
+PUBLISH_EVENTS = True
 # Assignments are built and inserted this many rows at a time (by row number).
 CHUNK_ROWS = 250_000
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
@@ -120,7 +124,7 @@ class _Writer:
         self.chunks: asyncio.Queue[str | None] = asyncio.Queue(maxsize=2)
         self.summary: dict[str, Any] = {}
         self.failed_rows = 0
-        self.busy: dict[str, float] = {"leads": 0.0, "assignments": 0.0}
+        self.busy: dict[str, float] = {"leads": 0.0, "assignments": 0.0, "events": 0.0}
         self.writing_started: float | None = None  # when the first chunk began to be built
         self.task: asyncio.Task[int] | None = None
 
@@ -181,7 +185,18 @@ class _Writer:
                     result=result,
                 )
                 self.busy["assignments"] += time.perf_counter() - started
+                if PUBLISH_EVENTS:
+                    started = time.perf_counter()
+                    await events_repository.write_bulk_lead_events(
+                        connection,
+                        tenant_id=upload.tenant_id,
+                        alignment_id=compiled.alignment_id,
+                        result=result,
+                        lead=lead,
+                    )
+                    self.busy["events"] += time.perf_counter() - started
             self.busy["assignments"] = round(self.busy["assignments"], 3)
+            self.busy["events"] = round(self.busy["events"], 3)
             writing = time.perf_counter() - (self.writing_started or time.perf_counter())
             self.summary["seconds"] = upload.timings | {
                 "writing": round(writing, 3),

@@ -5,6 +5,7 @@ from typing import Any
 
 import asyncpg
 
+from services.assignment.events.repository import single_lead_event_cte
 from services.assignment.leads.compiled_alignment import CompiledAlignment
 from services.assignment.leads.schemas import LeadIn
 from shared.audit import audit_parameters
@@ -67,9 +68,10 @@ async def owner_territory(
     return territory_id
 
 
-# The write and its audit event in one statement (one round trip, one transaction); a replayed
-# idempotent request wrote nothing, so records nothing.
-_COMMIT_SQL = """
+# The write, its audit event and its ``lead.assigned`` outbox event in one statement (one
+# round trip, one transaction); a replayed idempotent request wrote nothing, so records
+# nothing. $15: whether to publish the event (a reassignment publishes its own instead).
+_COMMIT_SQL = f"""
 WITH r AS (
     SELECT * FROM assign_lead_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ), audit AS (
@@ -77,7 +79,16 @@ WITH r AS (
     SELECT $1, $13::uuid, 'assign_lead', 'leads', r.lead_id::text, $14::text,
            jsonb_build_object('assignment_id', r.assignment_id, 'rep_id', r.rep_id)
       FROM r WHERE NOT r.replayed AND r.lead_id IS NOT NULL
-)
+), event AS ({
+    single_lead_event_cte(
+        result="r",
+        tenant="$1",
+        alignment="$2::uuid",
+        account="$10::uuid",
+        lead="$9::jsonb",
+        emit="$15::boolean",
+    )
+})
 SELECT * FROM r
 """
 
@@ -97,6 +108,7 @@ async def commit_assignment(
     account_id: uuid.UUID | None,
     matched_rule: str,
     explanation: list[dict[str, Any]],
+    publish_event: bool = True,
 ) -> asyncpg.Record:
     api_key_id, request_id = audit_parameters()
     row = await connection.fetchrow(
@@ -115,6 +127,7 @@ async def commit_assignment(
         explanation,
         api_key_id,
         request_id,
+        publish_event,
     )
     assert row is not None
     return row

@@ -375,10 +375,12 @@ async def assign_lead_in_transaction(
     lead: LeadIn,
     idempotency_key: str | None,
     alignment_id: uuid.UUID | None = None,
+    publish_event: bool = True,
 ) -> AssignmentRead:
     """The same assignment on one connection the caller holds in its own transaction
     (reassignment, the rolled-back preview), so that its writes and theirs commit or roll back
-    together; it waits for the proximity service holding that connection."""
+    together; it waits for the proximity service holding that connection. ``publish_event``
+    False: no ``lead.assigned`` event (the caller publishes its own)."""
 
     @asynccontextmanager
     async def held() -> AsyncIterator[asyncpg.Connection]:
@@ -394,6 +396,7 @@ async def assign_lead_in_transaction(
         lead=lead,
         idempotency_key=idempotency_key,
         alignment_id=alignment_id,
+        publish_event=publish_event,
     )
 
 
@@ -408,6 +411,7 @@ async def _assign(
     lead: LeadIn,
     idempotency_key: str | None,
     alignment_id: uuid.UUID | None,
+    publish_event: bool = True,
 ) -> AssignmentRead:
     async with acquire() as connection:
         prepared = await _prepare(
@@ -429,6 +433,7 @@ async def _assign(
                 prepared=prepared,
                 ranked=None,
                 proximity_step=None,
+                publish_event=publish_event,
             )
     ranked, proximity_step = await _ranked_reps(
         client=proximity,
@@ -446,6 +451,7 @@ async def _assign(
             prepared=prepared,
             ranked=ranked,
             proximity_step=proximity_step,
+            publish_event=publish_event,
         )
 
 
@@ -520,6 +526,7 @@ async def _commit(
     prepared: _Prepared,
     ranked: list[uuid.UUID] | None,
     proximity_step: dict[str, Any] | None,
+    publish_event: bool,
 ) -> AssignmentRead:
     compiled, decision, match = prepared.compiled, prepared.decision, prepared.match
     steps = decision.steps + ([proximity_step] if proximity_step else [])
@@ -537,6 +544,7 @@ async def _commit(
         account_id=decision.account_id,
         matched_rule=decision.matched_rule,
         explanation=steps,
+        publish_event=publish_event,
     )
     if row["replayed"]:
         if row["stored_request_hash"] != prepared.body_hash:

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assignment.events import service as events_service
 from services.assignment.reps import repository
 from services.assignment.reps.errors import DuplicateExternalId, RepNotFound
 from services.assignment.reps.schemas import RepCreate, RepRead, RepUpdate
@@ -47,13 +48,41 @@ async def _column_values(
     return values
 
 
+async def _changed(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    rep: RepRead,
+    change: str,
+    fields: list[str] | None,
+) -> None:
+    """``rep.changed`` in the write's transaction: who the rep is now (and what changed)."""
+    await events_service.record(
+        session,
+        tenant_id=tenant_id,
+        event_type="rep.changed",
+        subject_id=rep.id,
+        payload={
+            "rep_id": rep.id,
+            "change": change,
+            "fields": fields,
+            "external_id": rep.external_id,
+            "name": rep.name,
+            "active": rep.active,
+            "capacity": rep.capacity,
+        },
+    )
+
+
 async def create_rep(session: AsyncSession, *, tenant_id: uuid.UUID, data: RepCreate) -> RepRead:
     if data.external_id is not None and await repository.get_by_external_id(
         session, tenant_id=tenant_id, external_id=data.external_id
     ):
         raise DuplicateExternalId(data.external_id)
     values = await _column_values(session, tenant_id=tenant_id, fields=data.model_dump(), data=data)
-    return to_read(await repository.add(session, tenant_id=tenant_id, values=values))
+    rep = to_read(await repository.add(session, tenant_id=tenant_id, values=values))
+    await _changed(session, tenant_id=tenant_id, rep=rep, change="created", fields=None)
+    return rep
 
 
 async def get_rep(session: AsyncSession, *, tenant_id: uuid.UUID, rep_id: uuid.UUID) -> RepRead:
@@ -92,4 +121,6 @@ async def update_rep(
         setattr(rep, column, value)
     await session.flush()
     await session.refresh(rep)
-    return to_read(rep)
+    read = to_read(rep)
+    await _changed(session, tenant_id=tenant_id, rep=read, change="updated", fields=sorted(fields))
+    return read

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assignment.alignments.service import require_alignment, require_draft
+from services.assignment.events import service as events_service
 from services.assignment.reps.errors import RepNotFound
 from services.assignment.rules.criteria import Criteria, compile_criteria
 from services.assignment.territories import repository
@@ -254,6 +255,31 @@ async def _parent_level(
     return parent.level + 1
 
 
+async def _changed(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    alignment_id: uuid.UUID,
+    change: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """``territory.changed`` in the write's transaction (territories change in drafts: the
+    integrator learns of them going live from ``alignment.published``)."""
+    await events_service.record(
+        session,
+        tenant_id=tenant_id,
+        event_type="territory.changed",
+        subject_id=territory_id,
+        payload={
+            "territory_id": territory_id,
+            "alignment_id": alignment_id,
+            "change": change,
+            **(detail or {}),
+        },
+    )
+
+
 async def create_territory(
     session: AsyncSession,
     *,
@@ -304,6 +330,14 @@ async def create_territory(
         )
     if data.geometry is not None:
         await repository.rebuild_parts(session, tenant_id=tenant_id, territory_ids=[territory_id])
+    await _changed(
+        session,
+        tenant_id=tenant_id,
+        territory_id=territory_id,
+        alignment_id=alignment_id,
+        change="created",
+        detail={"name": data.name},
+    )
     return await _read(session, tenant_id=tenant_id, territory_id=territory_id)
 
 
@@ -403,6 +437,14 @@ async def update_territory(
         await repository.relevel_subtree(
             session, tenant_id=tenant_id, territory_id=territory_id, level=values["level"]
         )
+    await _changed(
+        session,
+        tenant_id=tenant_id,
+        territory_id=territory_id,
+        alignment_id=head.alignment_id,
+        change="updated",
+        detail={"fields": sorted(fields)},
+    )
     return await _read(session, tenant_id=tenant_id, territory_id=territory_id)
 
 
@@ -415,6 +457,13 @@ async def delete_territory(
     if children:
         raise TerritoryHasChildren(territory_id, children)
     await repository.delete_territory(session, tenant_id=tenant_id, territory_id=territory_id)
+    await _changed(
+        session,
+        tenant_id=tenant_id,
+        territory_id=territory_id,
+        alignment_id=head.alignment_id,
+        change="deleted",
+    )
 
 
 async def add_member(
@@ -443,6 +492,14 @@ async def add_member(
     row = await repository.read_member(
         session, tenant_id=tenant_id, territory_id=territory_id, rep_id=data.rep_id, role=data.role
     )
+    await _changed(
+        session,
+        tenant_id=tenant_id,
+        territory_id=territory_id,
+        alignment_id=head.alignment_id,
+        change="member_added",
+        detail={"rep_id": data.rep_id, "role": data.role.value},
+    )
     return MemberRead.model_validate(row, from_attributes=True)
 
 
@@ -461,6 +518,14 @@ async def remove_member(
     )
     if removed == 0:
         raise MemberNotFound(rep_id, role.value if role else None)
+    await _changed(
+        session,
+        tenant_id=tenant_id,
+        territory_id=territory_id,
+        alignment_id=head.alignment_id,
+        change="member_removed",
+        detail={"rep_id": rep_id, "role": role.value if role else None},
+    )
 
 
 async def export_geojson(

@@ -1,0 +1,1 @@
+"""Outbound events: the transactional outbox and its pull feed (``GET /assignment/events``)."""

@@ -1,0 +1,1 @@
+"""Webhooks: per-tenant subscriptions, signed deliveries by the job worker, dead letters."""
