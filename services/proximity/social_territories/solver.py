@@ -663,10 +663,12 @@ def _round_and_repair(
 
 def greedy(problem: Problem) -> IntArray:
     """The baseline: accounts by their best score, each to its best allowed rep with room
-    (count capacity and the balance maximum; minima ignored)."""
+    (count capacity and the balance maximum); then, balancing by accounts, each rep short of
+    its minimum takes the account that loses least by moving from a rep above its own (minima
+    of potential are not repaired)."""
     accounts, reps = problem.scores.shape
     masked = _allowed_scores(problem)
-    _, upper = count_bounds(problem)
+    lower, upper = count_bounds(problem)
     room = upper.astype(np.float64)
     potential_room = problem.upper.astype(np.float64).copy()
     weights = problem.potential if problem.balance_by == "potential" else None
@@ -684,4 +686,26 @@ def greedy(problem: Problem) -> IntArray:
         room[rep] -= 1
         if weights is not None:
             potential_room[rep] -= weights[account]
+    if weights is None:
+        _fill_minima(masked, rep_of, lower)
     return rep_of
+
+
+def _fill_minima(masked: FloatArray, rep_of: IntArray, lower: IntArray) -> None:
+    """Each rep short of its minimum, in turn, takes the accounts losing least by the move
+    (unassigned ones, or from reps above their minimum): one sort per short rep."""
+    load = np.bincount(rep_of[rep_of >= 0], minlength=len(lower))
+    index = np.arange(len(rep_of))
+    for rep in np.flatnonzero(load < lower).tolist():
+        own = np.where(rep_of >= 0, masked[index, np.maximum(rep_of, 0)], 0.0)
+        change = np.where((rep_of != rep) & (masked[:, rep] >= 0), masked[:, rep] - own, -np.inf)
+        for account in np.argsort(-change, kind="stable").tolist():
+            if load[rep] >= lower[rep] or not np.isfinite(change[account]):
+                break
+            source = int(rep_of[account])
+            if source >= 0 and load[source] <= lower[source]:
+                continue
+            if source >= 0:
+                load[source] -= 1
+            rep_of[account] = rep
+            load[rep] += 1
