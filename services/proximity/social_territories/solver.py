@@ -222,14 +222,23 @@ def _solve_flow(problem: Problem) -> Solution:
     )
     estimate = _sample_prices(problem, lower, upper)
     seconds = {"sample": time.perf_counter() - started}
+    # Accounts no rep reaches score 0 anywhere: interchangeable, so one node supplies them all
+    # (arcs to every rep) instead of an arc set each, which left the flow and the pricing
+    # with thousands of equal-cost moves (measured on the bench graph: a third of the accounts
+    # have no contact a rep reaches within 3 hops). Not under a distance limit: each has its own.
+    filler = np.zeros(accounts, dtype=bool)
+    if problem.allowed is None:
+        filler = problem.scores.max(axis=1, initial=0.0) <= 0
     arc_account, arc_rep = candidate_arcs(problem, estimate)
+    scored = ~filler[arc_account]
+    arc_account, arc_rep = arc_account[scored], arc_rep[scored]
     seconds |= {"arcs": time.perf_counter() - started - seconds["sample"], "solve": 0.0}
     seconds["bound"] = 0.0
     rounds = 0
     while True:
         rounds += 1
         solve_started = time.perf_counter()
-        rep_of, fallback, arcs = _flow(problem, arc_account, arc_rep, lower, upper)
+        rep_of, fallback, arcs = _flow(problem, arc_account, arc_rep, lower, upper, filler)
         seconds["solve"] += time.perf_counter() - solve_started
         total = _total(problem.scores, rep_of)
         solution = Solution(
@@ -267,7 +276,7 @@ def _solve_flow(problem: Problem) -> Solution:
         ]
         rows = np.repeat(np.arange(accounts), ARCS_ADDED_PER_ACCOUNT)
         columns = best.ravel()
-        keep = reduced[rows, columns] > own[rows] + 1e-9
+        keep = (reduced[rows, columns] > own[rows] + 1e-9) & ~filler[rows]
         codes = _unique(
             np.concatenate((arc_account * reps + arc_rep, rows[keep] * reps + columns[keep]))
         )
@@ -302,12 +311,20 @@ def _sample_prices(problem: Problem, lower: IntArray, upper: IntArray) -> FloatA
 
 
 def _flow(
-    problem: Problem, arc_account: IntArray, arc_rep: IntArray, lower: IntArray, upper: IntArray
+    problem: Problem,
+    arc_account: IntArray,
+    arc_rep: IntArray,
+    lower: IntArray,
+    upper: IntArray,
+    filler: BoolArray,
 ) -> tuple[IntArray, int, int]:
-    """The min-cost flow on these arcs: (rep per account, accounts through the overflow, arcs)."""
+    """The min-cost flow on these arcs: (rep per account, accounts through the overflow, arcs).
+    ``filler`` accounts (no score anywhere) come from one node, then are handed out by count."""
     accounts, reps = problem.scores.shape
     sink = accounts + reps
     overflow = sink + 1
+    filler_node = sink + 2
+    fillers = np.flatnonzero(filler)
     penalty = (accounts + 1) * COST_SCALE
     solver = min_cost_flow.SimpleMinCostFlow()
     arc_score = np.round(problem.scores[arc_account, arc_rep] * COST_SCALE).astype(np.int64)
@@ -320,6 +337,12 @@ def _flow(
     heads = [accounts + arc_rep, np.full(accounts, overflow, dtype=np.int64)]
     capacities = [np.ones(len(arc_account), dtype=np.int64), np.ones(accounts, dtype=np.int64)]
     costs = [-arc_score, np.full(accounts, penalty, dtype=np.int64)]
+    first_filler_arc = len(arc_account) + accounts
+    tails.append(np.full(reps, filler_node, dtype=np.int64))
+    heads.append(rep_nodes)
+    capacities.append(upper.astype(np.int64))
+    costs.append(np.zeros(reps, dtype=np.int64))
+    first_overflow_out = first_filler_arc + reps
     if overflow_reaches:
         tails.append(np.full(reps, overflow, dtype=np.int64))
         heads.append(rep_nodes)
@@ -335,15 +358,15 @@ def _flow(
     heads.append(np.full(reps, sink, dtype=np.int64))
     capacities.append(upper - lower)
     costs.append(np.zeros(reps, dtype=np.int64))
-    first_overflow_arc = len(arc_account)
     solver.add_arcs_with_capacity_and_unit_cost(
         np.concatenate(tails),
         np.concatenate(heads),
         np.concatenate(capacities),
         np.concatenate(costs),
     )
-    supplies = np.zeros(accounts + reps + 2, dtype=np.int64)
-    supplies[:accounts] = 1
+    supplies = np.zeros(accounts + reps + 3, dtype=np.int64)
+    supplies[:accounts] = ~filler
+    supplies[filler_node] = len(fillers)
     supplies[accounts : accounts + reps] = -lower
     supplies[sink] = -(accounts - int(lower.sum()))
     solver.set_nodes_supplies(np.arange(len(supplies), dtype=np.int64), supplies)
@@ -353,19 +376,39 @@ def _flow(
             "no assignment meets every rep's minimum with the reps the accounts may go to "
             f"(min-cost flow status {status}): widen the balance tolerance or the distance limit"
         )
-    flows = solver.flows(np.arange(first_overflow_arc + accounts))
+    flows = solver.flows(np.arange(first_overflow_out))
     rep_of = np.full(accounts, UNASSIGNED, dtype=np.int64)
     used = flows[: len(arc_account)] > 0
     rep_of[arc_account[used]] = arc_rep[used]
-    through_overflow = np.flatnonzero(flows[len(arc_account) :] > 0)
+    through_overflow = np.flatnonzero(flows[len(arc_account) : first_filler_arc] > 0)
+    if len(fillers):
+        _hand_out(problem.current, rep_of, fillers, flows[first_filler_arc:first_overflow_out])
     if overflow_reaches and len(through_overflow):
         # The flow says how many overflow accounts each rep takes, not which: hand each rep its
         # count, best-scoring accounts first (any split has the same flow cost).
-        overflow_out = solver.flows(
-            np.arange(first_overflow_arc + accounts, first_overflow_arc + accounts + reps)
-        )
+        overflow_out = solver.flows(np.arange(first_overflow_out, first_overflow_out + reps))
         _place_overflow(problem.scores, rep_of, through_overflow, overflow_out)
     return rep_of, int(len(through_overflow)), int(solver.num_arcs())
+
+
+def _hand_out(current: IntArray, rep_of: IntArray, accounts: IntArray, per_rep: IntArray) -> None:
+    """Give each rep its count of these (interchangeable) accounts, each to its current rep
+    while that rep has room (fewer moves), the rest in order."""
+    remaining = per_rep.astype(np.int64).copy()
+    own = current[accounts]
+    stays = np.zeros(len(accounts), dtype=bool)
+    with_owner = np.flatnonzero(own >= 0)
+    if len(with_owner):
+        order = with_owner[np.argsort(own[with_owner], kind="stable")]
+        # The k-th account of a rep (in this order) stays when k < the rep's count.
+        first_of_rep = np.searchsorted(own[order], own[order])
+        rank = np.arange(len(order)) - first_of_rep
+        keep = rank < remaining[own[order]]
+        stays[order[keep]] = True
+        rep_of[accounts[order[keep]]] = own[order[keep]]
+        remaining -= np.bincount(own[order[keep]], minlength=len(remaining))
+    slots = np.repeat(np.arange(len(remaining)), remaining)
+    rep_of[accounts[~stays]] = slots[: int((~stays).sum())]
 
 
 def _place_overflow(
@@ -623,42 +666,59 @@ def _round_and_repair(
     """(chosen arcs, status, bound over the candidates) or (None, ...) when the fractional
     accounts cannot be placed within what the integral ones left."""
     assert problem.potential is not None
-    reps = problem.scores.shape[1]
-    fixed = relaxed_x > 1 - 1e-6
-    settled = np.zeros(problem.scores.shape[0], dtype=bool)
-    settled[arc_account[fixed]] = True
-    free = np.flatnonzero(~settled[arc_account])
-    chosen = fixed.copy()
-    if len(free) == 0:
-        return chosen, "optimal", float(-(cost * relaxed_x).sum())
-    fixed_count = np.bincount(arc_rep[fixed], minlength=reps)
-    fixed_potential = np.bincount(
-        arc_rep[fixed], weights=problem.potential[arc_account[fixed]], minlength=reps
+    accounts, reps = problem.scores.shape
+    candidate_bound = float(-(cost * relaxed_x).sum())
+    integral = relaxed_x > 1 - 1e-6
+    settled = np.zeros(accounts, dtype=bool)
+    settled[arc_account[integral]] = True
+    if settled.all():
+        return integral, "optimal", candidate_bound
+    # First only the fractional accounts are re-decided; when what the others left admits no
+    # solution, also every account on a rep the fractional ones touch.
+    touched = np.zeros(reps, dtype=bool)
+    touched[arc_rep[(relaxed_x > 1e-6) & ~settled[arc_account]]] = True
+    widened = (
+        settled & ~touched[np.maximum(_rep_of_arcs(accounts, arc_account, arc_rep, integral), 0)]
     )
-    open_accounts = np.flatnonzero(~settled)
-    result = milp(
-        cost[free],
-        constraints=[
-            LinearConstraint(one_each[open_accounts][:, free], 1.0, 1.0),
-            LinearConstraint(per_rep[:, free], 0.0, problem.capacity - fixed_count),
-            LinearConstraint(
-                weighted[:, free],
-                np.maximum(problem.lower - fixed_potential, 0.0),
-                problem.upper - fixed_potential,
-            ),
-        ],
-        integrality=np.ones(len(free)),
-        bounds=Bounds(0, 1),
-        options={
-            "time_limit": problem.time_limit_seconds,
-            "mip_rel_gap": problem.mip_relative_gap,
-        },
-    )
-    if result.x is None:
-        return None, "infeasible", None
-    chosen[free] = result.x > 0.5
-    status = "optimal" if result.status == 0 else "time_limit"
-    return chosen, status, float(-(cost * relaxed_x).sum())
+    for keep in (settled, widened):
+        fixed = integral & keep[arc_account]
+        free = np.flatnonzero(~keep[arc_account])
+        fixed_count = np.bincount(arc_rep[fixed], minlength=reps)
+        fixed_potential = np.bincount(
+            arc_rep[fixed], weights=problem.potential[arc_account[fixed]], minlength=reps
+        )
+        result = milp(
+            cost[free],
+            constraints=[
+                LinearConstraint(one_each[np.flatnonzero(~keep)][:, free], 1.0, 1.0),
+                LinearConstraint(per_rep[:, free], 0.0, problem.capacity - fixed_count),
+                LinearConstraint(
+                    weighted[:, free],
+                    np.maximum(problem.lower - fixed_potential, 0.0),
+                    problem.upper - fixed_potential,
+                ),
+            ],
+            integrality=np.ones(len(free)),
+            bounds=Bounds(0, 1),
+            options={
+                "time_limit": problem.time_limit_seconds / 2,
+                "mip_rel_gap": problem.mip_relative_gap,
+            },
+        )
+        if result.x is not None:
+            chosen = fixed.copy()
+            chosen[free] = result.x > 0.5
+            status = "optimal" if result.status == 0 else "time_limit"
+            return chosen, status, candidate_bound
+    return None, "infeasible", None
+
+
+def _rep_of_arcs(
+    accounts: int, arc_account: IntArray, arc_rep: IntArray, chosen: BoolArray
+) -> IntArray:
+    rep_of = np.full(accounts, UNASSIGNED, dtype=np.int64)
+    rep_of[arc_account[chosen]] = arc_rep[chosen]
+    return rep_of
 
 
 def greedy(problem: Problem) -> IntArray:
