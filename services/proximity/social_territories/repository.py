@@ -81,16 +81,18 @@ async def graph_reps(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
 async def start(
     connection: asyncpg.Connection, *, tenant_id: uuid.UUID, job_id: uuid.UUID
 ) -> tuple[str, dict[str, Any]] | None:
-    """Mark a pending job running; (status before, parameters), None while it is not visible.
-    A job cancelled while queued stays cancelled."""
+    """Mark a pending job running (or a running one again: a retry after its worker died);
+    (status before, parameters), None while it is not visible. A job that ended stays so."""
     row = await connection.fetchrow(
         """
         WITH before AS (
             SELECT status FROM social_territory_job WHERE tenant_id = $1 AND id = $2
         )
         UPDATE social_territory_job j
-           SET status = CASE WHEN j.status = 'pending' THEN 'running' ELSE j.status END,
-               stage = CASE WHEN j.status = 'pending' THEN 'loading' ELSE j.stage END,
+           SET status = CASE WHEN j.status IN ('pending', 'running') THEN 'running'
+                        ELSE j.status END,
+               stage = CASE WHEN j.status IN ('pending', 'running') THEN 'loading'
+                       ELSE j.stage END,
                started_at = coalesce(j.started_at, now())
           FROM before
          WHERE j.tenant_id = $1 AND j.id = $2

@@ -8,8 +8,10 @@ import gzip
 import logging
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import numpy as np
 from procrastinate import App
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +50,11 @@ DOMAINS_PER_CONDITION = 10_000
 
 
 class JobCancelled(Exception):
-    pass
+    """A cancel was asked: the job stops at the stage it reached, writing nothing more."""
+
+
+# Records the stage and progress (and the accounts once known); raises JobCancelled.
+Advance = Callable[[str, float, int | None], Awaitable[None]]
 
 
 def to_read(job: SocialTerritoryJob) -> SocialTerritoriesJobRead:
@@ -217,10 +223,10 @@ async def run(*, settings: Settings, tenant_id: uuid.UUID, job_id: uuid.UUID, ap
             await asyncio.sleep(0.2)
             waited += 0.2
         status_before, parameters = started
-        if status_before != "pending":
-            return  # cancelled while queued (or a retry of a job that already ended)
+        if status_before not in ("pending", "running"):
+            return  # cancelled while queued, or a retry of a job that already ended
 
-        async def advance(stage: str, progress: float, accounts: int | None = None) -> None:
+        async def advance(stage: str, progress: float, accounts: int | None) -> None:
             if not await repository.advance(
                 connection,
                 tenant_id=tenant_id,
@@ -282,14 +288,14 @@ async def run(*, settings: Settings, tenant_id: uuid.UUID, job_id: uuid.UUID, ap
 
 
 async def _compute(
-    connection: Any,
+    connection: asyncpg.Connection,
     client: ServiceClient,
     *,
     tenant_id: uuid.UUID,
     job_id: uuid.UUID,
     api_key: str,
     data: SocialTerritoriesCreate,
-    advance: Any,
+    advance: Advance,
 ) -> tuple[SocialTerritoriesResult, dict[str, Any]]:
     remote_reps = await assignment.list_reps(client, api_key=api_key)
     remote_accounts = await assignment.list_accounts(client, api_key=api_key)
@@ -329,7 +335,7 @@ async def _compute(
         ]
     scores = np.round(scores, 6)
     del full
-    await advance("solving", 0.4)
+    await advance("solving", 0.4, None)
 
     rep_column = {rep_id: i for i, rep_id in enumerate(rep_ids)}
     owner_of_territory = {
@@ -402,7 +408,7 @@ async def _compute(
         top_k=data.top_k,
     )
     solution = await asyncio.to_thread(solver.solve, problem)
-    await advance("comparing", 0.8)
+    await advance("comparing", 0.8, None)
     greedy = await asyncio.to_thread(solver.greedy, problem)
 
     measure = np.ones(len(accounts)) if data.balance.by == "accounts" else potential
@@ -410,7 +416,7 @@ async def _compute(
     optimised = _comparison(scores, rep_of, measure, reference=current)
     draft = None
     if data.draft is not None:
-        await advance("drafting", 0.9)
+        await advance("drafting", 0.9, None)
         draft = await _save_draft(
             client,
             api_key=api_key,
