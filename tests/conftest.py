@@ -20,6 +20,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.settings import Settings
 from tests.factories import TenantWithKey, make_tenant
 from tests.harness import (
+    SERVICE_URL_ENV,
     NginxProcess,
     ServiceProcess,
     WorkerProcess,
@@ -179,8 +180,12 @@ def platform(
 ) -> Iterator[Platform]:
     log_dir = tmp_path_factory.mktemp("platform-logs")
     processes = start_services(env=service_env, log_dir=log_dir)
+    # The worker calls services too (social territories read the assignment service).
+    service_urls = {SERVICE_URL_ENV[name]: process.url for name, process in processes.items()}
     worker = WorkerProcess(
-        env={**service_env, **WORKER_ENV}, database_url=database_url, log_dir=log_dir
+        env={**service_env, **WORKER_ENV, **service_urls},
+        database_url=database_url,
+        log_dir=log_dir,
     )
     # A generous rate limit: rate limiting has its own tests (tests/gateway/test_nginx.py).
     nginx = NginxProcess(

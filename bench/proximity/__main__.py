@@ -6,7 +6,8 @@ the cold build of the cached sparse graph (a first request after a restart); one
 ranking as the assignment rule calls it (10 reps, 2 hops) and all reps at 3 hops, p50/p99, from
 the cache (services/proximity/rankings/service.py, the service path without HTTP) against the
 recursive SQL reference on the same accounts; how long a new tie takes to show; networkx's 3-hop
-BFS from every rep against the engine's full accounts × reps matrix; peak memory.
+BFS from every rep against the engine's full accounts × reps matrix; social territories on
+that matrix (bench/proximity/social_territories.py); peak memory.
 """
 
 import argparse
@@ -27,7 +28,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.proximity import dataset
+from bench.proximity import dataset, social_territories
 from services.proximity.rankings import repository as sql_reference
 from services.proximity.rankings import service
 from services.proximity.scoring import cache, repository
@@ -177,6 +178,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         results["engine_matrix_s"] = round(time.perf_counter() - started, 1)
         results["engine_matrix_shape"] = list(matrix.shape)
         results["engine_matrix_nonzero_share"] = round(float((matrix > 0).mean()), 3)
+        print("social territories on the matrix ...", flush=True)
+        results["social_territories"] = social_territories.run(
+            social_territories.pad_scores(matrix, accounts=accounts)
+        )
+        del matrix
         coo = graph.weights.tocoo()
         nx_graph = nx.Graph()
         nx_graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
@@ -222,6 +228,7 @@ def _table(results: dict[str, Any]) -> str:
             f"{results['engine_matrix_s']} s for {results['engine_matrix_shape']}"
             f" ({results['engine_matrix_nonzero_share']})",
         ),
+        *social_territories.table_rows(results["social_territories"]),
         ("networkx 3-hop BFS, every rep", f"{results['networkx_bfs_3_hops_all_reps_s']} s"),
         ("networkx / engine matrix", f"{results['engine_vs_networkx']}×"),
         ("peak RSS (bench process)", f"{results['peak_rss_mb']} MB"),

@@ -6,6 +6,7 @@ from services.proximity.connections.router import router as connections_router
 from services.proximity.matrix.router import router as matrix_router
 from services.proximity.people.router import router as people_router
 from services.proximity.rankings.router import router as rankings_router
+from services.proximity.social_territories.router import router as social_territories_router
 from shared.app_factory import create_service_app
 from shared.jobs.app import queue_resource
 from shared.settings import Settings
@@ -16,7 +17,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="proximity",
         title="Proximity",
         description="The social graph (people and connections) and proximity of reps to accounts.",
-        routers=[people_router, connections_router, rankings_router, matrix_router],
+        routers=[
+            people_router,
+            connections_router,
+            rankings_router,
+            matrix_router,
+            social_territories_router,
+        ],
         downstream=[],
         settings=settings,
         resources=queue_resource,

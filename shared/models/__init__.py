@@ -53,6 +53,7 @@ from shared.models.proximity import (
     ProximityGraphVersion,
     ProximityJob,
 )
+from shared.models.social_territories import SocialTerritoryJob
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
     "Rep",
     "Scenario",
     "ScenarioStatus",
+    "SocialTerritoryJob",
     "Territory",
     "TerritoryMember",
     "TerritoryPart",

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "opportunity_stage", "opportunity_history", "metrics_import_job", "metrics_import_error",
     "potential_model_run", "account_potential_estimate",
     "outbox_event", "webhook_subscription", "webhook_delivery",
+    "social_territory_job",
 }  # fmt: skip
 
 

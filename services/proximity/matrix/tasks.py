@@ -5,6 +5,7 @@ import uuid
 from procrastinate import Blueprint, JobContext
 
 from services.proximity.matrix import service
+from services.proximity.social_territories.tasks import blueprint as social_territories_blueprint
 from shared.observability.metrics import observe_job
 from shared.settings import Settings
 
@@ -19,3 +20,7 @@ async def score_matrix(context: JobContext, *, job_id: str, tenant_id: str) -> N
         await service.run_matrix(
             settings=settings, tenant_id=uuid.UUID(tenant_id), job_id=uuid.UUID(job_id)
         )
+
+
+# Social territories run on the same Blueprint (task "proximity:social_territories:solve").
+blueprint.add_tasks_from(social_territories_blueprint, namespace="social_territories")
