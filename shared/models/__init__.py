@@ -34,7 +34,10 @@ from shared.models.proximity import (
     Person,
     PersonKind,
     ProximityGraphVersion,
+    ProximityImport,
+    ProximityImportError,
     ProximityJob,
+    ProximitySettings,
 )
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
@@ -65,7 +68,10 @@ __all__ = [
     "Person",
     "PersonKind",
     "ProximityGraphVersion",
+    "ProximityImport",
+    "ProximityImportError",
     "ProximityJob",
+    "ProximitySettings",
     "PostalCode",
     "Quota",
     "Rep",
