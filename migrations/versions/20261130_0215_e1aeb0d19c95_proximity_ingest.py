@@ -5,7 +5,7 @@
 - ``proximity_import`` and ``proximity_import_error``: bulk uploads of people and connections
   run on the job worker, with per-row errors. All three under ``tenant_isolation``.
 - Schema ``proximity_ingest``: the uploads' UNLOGGED staging tables (created by the API as
-  ``territory_app``, read by the worker) and ``is_timestamp`` (ingest/sql/is_timestamp.sql).
+  ``territory_app``, read by the worker) and ``is_timestamp`` and ``try_jsonb`` (ingest/sql/).
 
 Revision ID: e1aeb0d19c95
 Revises: e67256dd71ea
@@ -139,8 +139,9 @@ def upgrade() -> None:
     op.execute("CREATE SCHEMA proximity_ingest")
     op.execute(f"GRANT USAGE, CREATE ON SCHEMA proximity_ingest TO {APP_ROLE}")
     # The driver's own execute: the function's text holds colons SQLAlchemy would bind.
-    op.get_bind().exec_driver_sql((SQL_DIR / "is_timestamp.sql").read_text())
-    op.execute(f"GRANT EXECUTE ON FUNCTION proximity_ingest.is_timestamp(text) TO {APP_ROLE}")
+    for name in ("is_timestamp", "try_jsonb"):
+        op.get_bind().exec_driver_sql((SQL_DIR / f"{name}.sql").read_text())
+        op.execute(f"GRANT EXECUTE ON FUNCTION proximity_ingest.{name}(text) TO {APP_ROLE}")
 
 
 def downgrade() -> None:

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.proximity.connections.router import router as connections_router
+from services.proximity.ingest.router import router as ingest_router
 from services.proximity.matrix.router import router as matrix_router
 from services.proximity.people.router import router as people_router
 from services.proximity.rankings.router import router as rankings_router
@@ -16,7 +17,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="proximity",
         title="Proximity",
         description="The social graph (people and connections) and proximity of reps to accounts.",
-        routers=[people_router, connections_router, rankings_router, matrix_router],
+        routers=[
+            people_router,
+            connections_router,
+            ingest_router,
+            rankings_router,
+            matrix_router,
+        ],
         downstream=[],
         settings=settings,
         resources=queue_resource,
