@@ -533,13 +533,13 @@ async def write_people(
     updated = await connection.execute(
         f"""
         UPDATE person p
-           SET kind = k.kind::person_kind, name = k.name, email = coalesce(k.email, p.email),
+           SET kind = k.kind, name = k.name, email = coalesce(k.email, p.email),
                title = coalesce(k.title, p.title), rep_id = k.rep_id,
                account_id = coalesce(k.account_id, p.account_id), updated_at = now()
           FROM {checked} k
          WHERE k.problem IS NULL AND NOT k.deleting
            AND p.tenant_id = $1 AND p.external_id = k.external_id
-           AND (p.kind::text, p.name, p.email, p.title, p.rep_id, p.account_id)
+           AND (p.kind, p.name, p.email, p.title, p.rep_id, p.account_id)
                IS DISTINCT FROM (k.kind, k.name, coalesce(k.email, p.email),
                                  coalesce(k.title, p.title), k.rep_id,
                                  coalesce(k.account_id, p.account_id))
@@ -549,7 +549,7 @@ async def write_people(
     inserted = await connection.execute(
         f"""
         INSERT INTO person (tenant_id, external_id, kind, name, email, title, rep_id, account_id)
-        SELECT $1, k.external_id, k.kind::person_kind, k.name, k.email, k.title, k.rep_id,
+        SELECT $1, k.external_id, k.kind, k.name, k.email, k.title, k.rep_id,
                k.account_id
           FROM {checked} k
          WHERE k.problem IS NULL AND NOT k.deleting
