@@ -5,7 +5,8 @@
 - ``proximity_import`` and ``proximity_import_error``: bulk uploads of people and connections
   run on the job worker, with per-row errors. All three under ``tenant_isolation``.
 - Schema ``proximity_ingest``: the uploads' UNLOGGED staging tables (created by the API as
-  ``territory_app``, read by the worker) and ``is_timestamp`` and ``try_jsonb`` (ingest/sql/).
+  ``territory_app``, read by the worker) and ``is_timestamp`` and ``try_jsonb`` (ingest/sql/), and
+  ``graph_versions`` (scoring/sql/: which tenants' graphs the service builds at startup).
 
 Revision ID: e1aeb0d19c95
 Revises: e67256dd71ea
@@ -25,7 +26,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "territory_app"
-SQL_DIR = Path(__file__).resolve().parents[2] / "services" / "proximity" / "ingest" / "sql"
+PROXIMITY = Path(__file__).resolve().parents[2] / "services" / "proximity"
+SQL_FILES = {
+    "is_timestamp": PROXIMITY / "ingest" / "sql" / "is_timestamp.sql",
+    "try_jsonb": PROXIMITY / "ingest" / "sql" / "try_jsonb.sql",
+    "graph_versions": PROXIMITY / "scoring" / "sql" / "graph_versions.sql",
+}
 
 
 def _isolate(table: str) -> None:
@@ -139,9 +145,11 @@ def upgrade() -> None:
     op.execute("CREATE SCHEMA proximity_ingest")
     op.execute(f"GRANT USAGE, CREATE ON SCHEMA proximity_ingest TO {APP_ROLE}")
     # The driver's own execute: the function's text holds colons SQLAlchemy would bind.
-    for name in ("is_timestamp", "try_jsonb"):
-        op.get_bind().exec_driver_sql((SQL_DIR / f"{name}.sql").read_text())
-        op.execute(f"GRANT EXECUTE ON FUNCTION proximity_ingest.{name}(text) TO {APP_ROLE}")
+    for name, path in SQL_FILES.items():
+        op.get_bind().exec_driver_sql(path.read_text())
+        arguments = "" if name == "graph_versions" else "text"
+        op.execute(f"REVOKE ALL ON FUNCTION proximity_ingest.{name}({arguments}) FROM PUBLIC")
+        op.execute(f"GRANT EXECUTE ON FUNCTION proximity_ingest.{name}({arguments}) TO {APP_ROLE}")
 
 
 def downgrade() -> None:

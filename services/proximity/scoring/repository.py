@@ -4,13 +4,17 @@ Arrays in one row rather than a row per tie: asyncpg decodes a million-element a
 faster than a million result rows through the ORM.
 """
 
+import json
 import uuid
 
 import asyncpg
 import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.proximity.scoring.graph import GraphRows
+from shared.models import ProximityGraphVersion, ProximitySettings
 
 _VERSION = "SELECT version FROM proximity_graph_version WHERE tenant_id = $1"
 
@@ -74,3 +78,57 @@ async def load_graph(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) ->
         edge_strength=np.array(ties["strengths"], dtype=np.float64),
         edge_age_days=np.array(ties["ages"], dtype=np.float64),
     )
+
+
+_SETTINGS = "SELECT kind_weights FROM proximity_settings WHERE tenant_id = $1"
+
+
+async def kind_weights(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) -> dict[str, float]:
+    """The tenant's own kind weights ({} when it set none)."""
+    value = await connection.fetchval(_SETTINGS, tenant_id)
+    if value is None:
+        return {}
+    weights = json.loads(value) if isinstance(value, str) else value
+    return {str(kind): float(weight) for kind, weight in weights.items()}
+
+
+async def get_settings(session: AsyncSession, *, tenant_id: uuid.UUID) -> ProximitySettings | None:
+    return await session.scalar(
+        select(ProximitySettings).where(ProximitySettings.tenant_id == tenant_id)
+    )
+
+
+async def put_settings(
+    session: AsyncSession, *, tenant_id: uuid.UUID, kind_weights: dict[str, float]
+) -> ProximitySettings:
+    """Store the tenant's weights and move its graph version on, so every cached graph (each
+    service and worker process) is rebuilt with them."""
+    statement = (
+        insert(ProximitySettings)
+        .values(tenant_id=tenant_id, kind_weights=kind_weights)
+        .on_conflict_do_update(
+            index_elements=[ProximitySettings.tenant_id],
+            set_={"kind_weights": kind_weights, "updated_at": func.now()},
+        )
+        .returning(ProximitySettings)
+    )
+    row = await session.scalar(statement, execution_options={"populate_existing": True})
+    await session.execute(
+        insert(ProximityGraphVersion)
+        .values(tenant_id=tenant_id, version=1)
+        .on_conflict_do_update(
+            index_elements=[ProximityGraphVersion.tenant_id],
+            set_={"version": ProximityGraphVersion.version + 1},
+        )
+    )
+    assert row is not None
+    return row
+
+
+async def busiest_graphs(connection: asyncpg.Connection, *, limit: int) -> list[uuid.UUID]:
+    """Tenants whose graphs were written most (any tenant: proximity_ingest.graph_versions)."""
+    rows = await connection.fetch(
+        "SELECT tenant_id FROM proximity_ingest.graph_versions() ORDER BY version DESC LIMIT $1",
+        limit,
+    )
+    return [row["tenant_id"] for row in rows]
