@@ -168,8 +168,10 @@ async def test_bad_rows_are_named_and_nothing_is_written_unless_skipped(
     assert [n["kind"] for n in neighbours.json()["items"]] == ["colleague"]
 
 
-async def _person(client: httpx.AsyncClient, tenant: TenantWithKey, external_id: str) -> str:
-    people = await client.get("/proximity/people?limit=100", headers=tenant.headers)
+async def _person(
+    client: httpx.AsyncClient, tenant: TenantWithKey, external_id: str, query: str = ""
+) -> str:
+    people = await client.get(f"/proximity/people?limit=100{query}", headers=tenant.headers)
     return str(next(p["id"] for p in people.json()["items"] if p["external_id"] == external_id))
 
 
@@ -280,3 +282,93 @@ async def test_whole_file_problems_are_422(
     assert wrong_type.status_code == 415
     missing = await gateway_client.get(f"/proximity/imports/{uuid.uuid4()}", headers=tenant.headers)
     assert missing.status_code == 404
+
+
+async def test_kind_weights_per_tenant_change_an_ordering(
+    gateway_client: httpx.AsyncClient,
+    tenant: TenantWithKey,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    body, ids = await people_file(sessionmaker, tenant)
+    assert (await upload(gateway_client, tenant, "people", body))["status"] == "succeeded"
+    ties = (
+        "person_a_external_id,person_b_external_id,kind,strength\n"
+        "rita,ada,shared_school,1.0\n"  # default weight 0.4: 0.4
+        "remy,ada,email_thread,0.6\n"  # default weight 0.7: 0.42
+    )
+    assert (await upload(gateway_client, tenant, "connections", ties))["inserted"] == 2
+
+    async def order() -> list[tuple[str, float]]:
+        ranking = await gateway_client.get(
+            f"/proximity/accounts/{ids['acme']}/reps?max_hops=1", headers=tenant.headers
+        )
+        names = {str(ids["rita"]): "rita", str(ids["remy"]): "remy"}
+        return [(names[r["rep_id"]], r["score"]) for r in ranking.json()["ranked"]]
+
+    assert await order() == [("remy", 0.42), ("rita", 0.4)]
+    settings = await gateway_client.get("/proximity/settings", headers=tenant.headers)
+    assert settings.status_code == 200
+    assert settings.json()["kind_weights"]["shared_school"] == 0.4
+    assert settings.json()["tenant_kind_weights"] == {}
+    put = await gateway_client.put(
+        "/proximity/settings",
+        json={"kind_weights": {"shared_school": 0.9, "email_thread": 0.5}},
+        headers=tenant.headers,
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["kind_weights"]["shared_school"] == 0.9
+    assert put.json()["kind_weights"]["colleague"] == 1.0  # a default left alone
+    assert await order() == [("rita", 0.9), ("remy", 0.3)]
+    ranked = await gateway_client.get(
+        f"/proximity/accounts/{ids['acme']}/reps?max_hops=1", headers=tenant.headers
+    )
+    assert ranked.json()["ranked"][0]["paths"][0]["ties"][0]["kind_weight"] == 0.9
+    for bad in ({"kind_weights": {"colleague": 1.5}}, {"kind_weights": {"Not A Kind": 0.5}}):
+        refused = await gateway_client.put("/proximity/settings", json=bad, headers=tenant.headers)
+        assert refused.status_code == 422, refused.text
+    restored = await gateway_client.put(
+        "/proximity/settings", json={"kind_weights": {}}, headers=tenant.headers
+    )
+    assert restored.json()["tenant_kind_weights"] == {}
+    assert await order() == [("remy", 0.42), ("rita", 0.4)]
+
+
+async def test_a_write_to_a_large_graph_is_seen_after_the_background_refresh(
+    gateway_client: httpx.AsyncClient,
+    tenant: TenantWithKey,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Above the inline size (10,000 ties) a stale graph answers while it is rebuilt."""
+    body, ids = await people_file(sessionmaker, tenant)
+    contacts = 3_000
+    body += "".join(f"c{n},contact,Contact {n},,,\n" for n in range(contacts))
+    assert (await upload(gateway_client, tenant, "people", body))["inserted"] == 6 + contacts
+    ends = ((n, (n * 7 + k * 131 + 1) % contacts) for n in range(contacts) for k in range(5))
+    pairs = {(min(a, b), max(a, b)) for a, b in ends if a != b}
+    ties = "person_a_external_id,person_b_external_id,kind,strength\n" + "".join(
+        f"c{a},c{b},meeting,0.5\n" for a, b in sorted(pairs)
+    )
+    ties += "rita,c1,colleague,0.8\nremy,ada,colleague,0.3\n"
+    job = await upload(gateway_client, tenant, "connections", ties)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["inserted"] > 10_000
+    assert await score(gateway_client, tenant, ids["acme"], ids["rita"]) == 0.0
+    assert await score(gateway_client, tenant, ids["acme"], ids["remy"]) == 0.3
+    answer = await gateway_client.post(
+        "/proximity/connections",
+        json={
+            "person_a_id": await _person(gateway_client, tenant, "rita", "&kind=rep"),
+            "person_b_id": await _person(
+                gateway_client, tenant, "bob", f"&account_id={ids['acme']}"
+            ),
+            "kind": "colleague",
+            "strength": 0.9,
+        },
+        headers=tenant.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    for _ in range(300):
+        if await score(gateway_client, tenant, ids["acme"], ids["rita"]) == 0.9:
+            break
+        await asyncio.sleep(0.1)
+    assert await score(gateway_client, tenant, ids["acme"], ids["rita"]) == 0.9

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.proximity.scoring import repository
-from services.proximity.scoring.graph import GraphRows, TenantGraph
+from services.proximity.scoring.graph import GraphArrays, TenantGraph
 from services.proximity.scoring.model import tenant_model
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def configure(connect: Connect | None) -> None:
 
 async def _read(
     connection: asyncpg.Connection, tenant_id: uuid.UUID
-) -> tuple[int, dict[str, float], GraphRows]:
+) -> tuple[int, dict[str, float], GraphArrays]:
     # The version first: a write landing meanwhile makes the graph newer than its version
     # says, which only costs one more rebuild.
     version = await repository.graph_version(connection, tenant_id=tenant_id)
@@ -101,19 +101,29 @@ async def _build_and_keep(connection: asyncpg.Connection, tenant_id: uuid.UUID) 
         return _graphs[tenant_id].graph
 
 
-async def _rebuild(tenant_id: uuid.UUID) -> None:
+async def _build_on_own_connection(tenant_id: uuid.UUID) -> TenantGraph:
+    """Build on a connection of its own: one REPEATABLE READ snapshot for the whole read."""
     assert _connect is not None
+    connection = await _connect(tenant_id)
     try:
-        connection = await _connect(tenant_id)
-        try:
-            await _build_and_keep(connection, tenant_id)
-        finally:
-            await connection.close()
+        return await _build_and_keep(connection, tenant_id)
+    finally:
+        await connection.close()
+
+
+async def _rebuild(tenant_id: uuid.UUID) -> None:
+    try:
+        await _build_on_own_connection(tenant_id)
     except Exception:
-        # The stale graph keeps answering; the next request tries again.
+        # The stale graph keeps answering; the next request or poll tries again.
         logger.exception("rebuilding the proximity graph of tenant %s failed", tenant_id)
     finally:
         _rebuilding.pop(tenant_id, None)
+
+
+def _start_rebuild(tenant_id: uuid.UUID) -> None:
+    if tenant_id not in _rebuilding:
+        _rebuilding[tenant_id] = asyncio.create_task(_rebuild(tenant_id))
 
 
 async def tenant_graph(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) -> TenantGraph:
@@ -127,10 +137,11 @@ async def tenant_graph(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) 
             return entry.graph
         # A small graph rebuilds within a request's budget: its writes are read back at once.
         if _connect is not None and entry.graph.tie_count > INLINE_REBUILD_TIES:
-            if tenant_id not in _rebuilding:
-                _rebuilding[tenant_id] = asyncio.create_task(_rebuild(tenant_id))
+            _start_rebuild(tenant_id)
             return entry.graph
-    # Nothing to answer from yet (or no background connections here): build it now.
+    # Nothing to answer from yet, or a small graph: build it now.
+    if _connect is not None:
+        return await _build_on_own_connection(tenant_id)
     return await _build_and_keep(connection, tenant_id)
 
 
@@ -141,7 +152,7 @@ async def refresh_if_stale(connection: asyncpg.Connection, *, tenant_id: uuid.UU
     if entry is None or _connect is None or tenant_id in _rebuilding:
         return
     if entry.graph.version < await repository.graph_version(connection, tenant_id=tenant_id):
-        _rebuilding[tenant_id] = asyncio.create_task(_rebuild(tenant_id))
+        _start_rebuild(tenant_id)
 
 
 def cached_tenants() -> list[uuid.UUID]:
