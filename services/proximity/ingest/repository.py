@@ -605,3 +605,8 @@ async def write_connections(
         tenant_id,
     )
     return _count(inserted), _count(updated), _count(deleted)
+
+
+async def notify_imported(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) -> None:
+    """Tell the proximity services (on commit) to build the tenant's graph now."""
+    await connection.execute("SELECT pg_notify('proximity_graph_imported', $1)", str(tenant_id))

@@ -240,6 +240,7 @@ async def run_import(
             )
             async with connection.transaction():
                 inserted, updated, deleted = await write(connection, **ids)
+                await repository.notify_imported(connection, tenant_id=tenant_id)
                 await repository.set_stage(
                     connection,
                     **ids,

@@ -121,7 +121,10 @@ async def _rebuild(tenant_id: uuid.UUID) -> None:
         _rebuilding.pop(tenant_id, None)
 
 
-def _start_rebuild(tenant_id: uuid.UUID) -> None:
+def start_rebuild(tenant_id: uuid.UUID) -> None:
+    """Rebuild the tenant's graph in the background (cached or not); no-op when under way."""
+    if _connect is None:
+        return
     if tenant_id not in _rebuilding:
         _rebuilding[tenant_id] = asyncio.create_task(_rebuild(tenant_id))
 
@@ -137,7 +140,7 @@ async def tenant_graph(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) 
             return entry.graph
         # A small graph rebuilds within a request's budget: its writes are read back at once.
         if _connect is not None and entry.graph.tie_count > INLINE_REBUILD_TIES:
-            _start_rebuild(tenant_id)
+            start_rebuild(tenant_id)
             return entry.graph
     # Nothing to answer from yet, or a small graph: build it now.
     if _connect is not None:
@@ -152,7 +155,7 @@ async def refresh_if_stale(connection: asyncpg.Connection, *, tenant_id: uuid.UU
     if entry is None or _connect is None or tenant_id in _rebuilding:
         return
     if entry.graph.version < await repository.graph_version(connection, tenant_id=tenant_id):
-        _start_rebuild(tenant_id)
+        start_rebuild(tenant_id)
 
 
 def cached_tenants() -> list[uuid.UUID]:

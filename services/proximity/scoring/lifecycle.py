@@ -18,6 +18,8 @@ from shared.tenancy import connect_for_tenant, set_connection_tenant
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+# NOTIFY'd by an upload's write transaction (services/proximity/ingest) with the tenant's id.
+IMPORTED_CHANNEL = "proximity_graph_imported"
 
 
 async def _plain_connection(settings: Settings, name: str) -> asyncpg.Connection:
@@ -28,10 +30,10 @@ async def _plain_connection(settings: Settings, name: str) -> asyncpg.Connection
 
 
 async def warm(settings: Settings) -> None:
-    """Build the graphs of the tenants with the most graph writes, up to the cache's size."""
+    """Build the graphs of the tenants with the most ties, up to the cache's size."""
     connection = await _plain_connection(settings, "proximity-warm")
     try:
-        tenants = await repository.busiest_graphs(connection, limit=cache.TENANTS_CACHED)
+        tenants = await repository.largest_graphs(connection, limit=cache.TENANTS_CACHED)
     finally:
         await connection.close()
     for tenant_id in tenants:
@@ -70,8 +72,16 @@ async def graph_cache(settings: Settings) -> AsyncIterator[None]:
     async def connect(tenant_id: uuid.UUID) -> asyncpg.Connection:
         return await connect_for_tenant(settings, tenant_id, application_name="proximity-graph")
 
+    def imported(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+        # A bulk upload committed: build that tenant's graph now, cached or not, so its first
+        # rankings do not wait for it.
+        with suppress(ValueError):
+            cache.start_rebuild(uuid.UUID(payload))
+
     cache.configure(connect)
     await warm(settings)
+    listener = await _plain_connection(settings, "proximity-graph-listen")
+    await listener.add_listener(IMPORTED_CHANNEL, imported)
     poller = asyncio.create_task(_poll(settings))
     try:
         yield
@@ -79,5 +89,6 @@ async def graph_cache(settings: Settings) -> AsyncIterator[None]:
         poller.cancel()
         with suppress(asyncio.CancelledError):
             await poller
+        await listener.close()
         await cache.wait_rebuilt()
         cache.configure(None)

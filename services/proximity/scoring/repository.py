@@ -195,10 +195,11 @@ async def put_settings(
     return row
 
 
-async def busiest_graphs(connection: asyncpg.Connection, *, limit: int) -> list[uuid.UUID]:
-    """Tenants whose graphs were written most (any tenant: proximity_ingest.graph_versions)."""
+async def largest_graphs(connection: asyncpg.Connection, *, limit: int) -> list[uuid.UUID]:
+    """The tenants with the largest graphs (any tenant: proximity_ingest.graph_versions)."""
     rows = await connection.fetch(
-        "SELECT tenant_id FROM proximity_ingest.graph_versions() ORDER BY version DESC LIMIT $1",
+        "SELECT tenant_id FROM proximity_ingest.graph_versions() WHERE ties > 0"
+        " ORDER BY ties DESC, version DESC LIMIT $1",
         limit,
     )
     return [row["tenant_id"] for row in rows]
