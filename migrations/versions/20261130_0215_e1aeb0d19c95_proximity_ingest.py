@@ -50,13 +50,13 @@ def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
     )
 
 
-def _now(name: str) -> sa.Column:  # type: ignore[type-arg]
+def _now(name: str) -> sa.Column:
     return sa.Column(
         name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )
 
 
-def _count(name: str) -> sa.Column:  # type: ignore[type-arg]
+def _count(name: str) -> sa.Column:
     return sa.Column(name, sa.BigInteger(), server_default=sa.text("0"), nullable=False)
 
 
