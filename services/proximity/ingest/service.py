@@ -274,12 +274,16 @@ async def _wait_visible(
             connection, tenant_id=tenant_id, import_id=import_id
         )
     ) is None:
-        if waited >= VISIBLE_WAIT_SECONDS or await repository.import_status(
+        status = await repository.import_status(
             connection, tenant_id=tenant_id, import_id=import_id
-        ):
+        )
+        # Ended already (a repeated job), or never committed: nothing to do. (Pending means
+        # it was committed just after the first look: look again.)
+        if status in ("succeeded", "failed") or (status is None and waited >= VISIBLE_WAIT_SECONDS):
             logger.warning("proximity import %s never became runnable", import_id)
             await repository.drop_tables(connection, import_id=import_id)
             return None
-        await asyncio.sleep(0.2)
-        waited += 0.2
+        if status is None:
+            await asyncio.sleep(0.2)
+            waited += 0.2
     return started
