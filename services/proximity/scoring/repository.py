@@ -3,6 +3,7 @@ as arrays (people: arrays in one row; ties: a binary COPY numpy reads in one cal
 than decoding a million-element array per column into Python objects).
 """
 
+import asyncio
 import json
 import uuid
 
@@ -94,7 +95,12 @@ async def load_graph(connection: asyncpg.Connection, *, tenant_id: uuid.UUID) ->
         output=keep,
         format="binary",
     )
-    ties = _parse_binary_copy(b"".join(chunks))
+    # numpy's part off the event loop: requests keep being answered meanwhile.
+    return await asyncio.to_thread(_arrays, people, kinds, b"".join(chunks))
+
+
+def _arrays(people: asyncpg.Record, kinds: list[str], copied: bytes) -> GraphArrays:
+    ties = _parse_binary_copy(copied)
     person_ids = np.array(people["ids"], dtype="S16")
     edge_a = _positions(person_ids, ties["a"])
     edge_b = _positions(person_ids, ties["b"])
