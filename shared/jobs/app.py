@@ -21,6 +21,7 @@ BLUEPRINTS = {
     "jobs": "shared.jobs.recovery:blueprint",
     "assignment": "services.assignment.bulk.tasks:blueprint",
     "proximity": "services.proximity.matrix.tasks:blueprint",
+    "proximity_ingest": "services.proximity.ingest.tasks:blueprint",
     "planning": "services.planning.scenarios.tasks:blueprint",
     "metrics": "services.metrics.ingest.tasks:blueprint",
     "webhooks": "services.assignment.webhooks.tasks:blueprint",

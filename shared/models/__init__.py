@@ -51,7 +51,10 @@ from shared.models.proximity import (
     Person,
     PersonKind,
     ProximityGraphVersion,
+    ProximityImport,
+    ProximityImportError,
     ProximityJob,
+    ProximitySettings,
 )
 from shared.models.social_territories import SocialTerritoryJob
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
@@ -98,7 +101,10 @@ __all__ = [
     "PersonKind",
     "PlanningSettings",
     "ProximityGraphVersion",
+    "ProximityImport",
+    "ProximityImportError",
     "ProximityJob",
+    "ProximitySettings",
     "PostalCode",
     "Quota",
     "Rep",

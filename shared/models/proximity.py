@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.assignment import _enum
@@ -70,6 +71,7 @@ class Connection(Base):
         UniqueConstraint("person_a_id", "person_b_id", "kind"),
         CheckConstraint("person_a_id < person_b_id", name="ordered_pair"),
         CheckConstraint("strength > 0 AND strength <= 1", name="strength_range"),
+        CheckConstraint("interaction_count >= 0", name="interaction_count_range"),
         Index("ix_connection_person_b_id", "person_b_id"),
     )
 
@@ -84,8 +86,11 @@ class Connection(Base):
     # e.g. colleague, former_colleague, email, meeting, social, referral.
     kind: Mapped[str] = mapped_column(String(50))
     strength: Mapped[float] = mapped_column(Float)
+    first_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    interaction_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
 
 class ProximityGraphVersion(Base):
@@ -118,3 +123,59 @@ class ProximityJob(Base):
     result_csv_gzip: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[CreatedAt]
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProximitySettings(Base):
+    """A tenant's scoring settings: its own weight per connection kind (scoring/model.py
+    ``DEFAULT_KIND_WEIGHTS`` for a kind it does not set)."""
+
+    __tablename__ = "proximity_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind_weights: Mapped[dict[str, float]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    updated_at: Mapped[UpdatedAt]
+
+
+class ProximityImport(Base):
+    """A bulk upload of people or connections (services/proximity/ingest), run on the job
+    worker: what it holds, where it is, and what it wrote."""
+
+    __tablename__ = "proximity_import"
+
+    id: Mapped[UuidPk]
+    tenant_id: Mapped[TenantId]
+    target: Mapped[str] = mapped_column(String(16))  # people | connections
+    format: Mapped[str] = mapped_column(String(8))  # csv | ndjson
+    mode: Mapped[str] = mapped_column(String(8))  # upsert (rows may say delete) | delete
+    skip_bad_rows: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    total_rows: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    valid_rows: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    error_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    inserted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    updated: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deleted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProximityImportError(Base):
+    """One bad row of an upload: its number (1 = the first row after a CSV header), the field
+    and why."""
+
+    __tablename__ = "proximity_import_error"
+
+    import_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proximity_import.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[TenantId]
+    field: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)

@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "potential_model_run", "account_potential_estimate",
     "outbox_event", "webhook_subscription", "webhook_delivery",
     "social_territory_job",
+    "proximity_settings", "proximity_import", "proximity_import_error",
 }  # fmt: skip
 
 

@@ -63,3 +63,8 @@ class ScoringModel:
 
 
 DEFAULT_MODEL = ScoringModel()
+
+
+def tenant_model(kind_weights: dict[str, float]) -> ScoringModel:
+    """The stated model with a tenant's own kind weights on top of the defaults."""
+    return ScoringModel(kind_weights=DEFAULT_KIND_WEIGHTS | kind_weights)
