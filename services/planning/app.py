@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.planning.scenarios.router import router as scenarios_router
 from services.planning.units.router import router as units_router
+from services.planning.units.router import sets_router as unit_sets_router
 from shared.app_factory import create_service_app
 from shared.jobs.app import queue_resource
 from shared.settings import Settings
@@ -24,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="planning",
         title="Planning",
         description="Basic geographic units with measures and adjacency, and territory design.",
-        routers=[units_router, scenarios_router],
+        routers=[units_router, unit_sets_router, scenarios_router],
         downstream=["assignment"],
         settings=settings,
         resources=resources,

@@ -22,6 +22,7 @@ BLUEPRINTS = {
     "assignment": "services.assignment.bulk.tasks:blueprint",
     "proximity": "services.proximity.matrix.tasks:blueprint",
     "planning": "services.planning.scenarios.tasks:blueprint",
+    "planning_units": "services.planning.units.tasks:blueprint",
 }
 
 

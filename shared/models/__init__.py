@@ -28,7 +28,21 @@ from shared.models.metrics import (
     OpportunityStatus,
     Quota,
 )
-from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
+from shared.models.planning import (
+    AdjacencyKind,
+    AdjacencyOverride,
+    AdjacencyRule,
+    BasicUnit,
+    ImportStatus,
+    OverrideAction,
+    Scenario,
+    ScenarioStatus,
+    UnitAdjacency,
+    UnitImport,
+    UnitImportUpload,
+    UnitSet,
+    UnitSetKind,
+)
 from shared.models.proximity import (
     Connection,
     Person,
@@ -39,6 +53,15 @@ from shared.models.proximity import (
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 __all__ = [
+    "UnitSetKind",
+    "UnitSet",
+    "UnitImportUpload",
+    "UnitImport",
+    "OverrideAction",
+    "ImportStatus",
+    "AdjacencyRule",
+    "AdjacencyOverride",
+    "AdjacencyKind",
     "Account",
     "Activity",
     "Alignment",

@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "basic_unit", "unit_adjacency", "scenario", "person", "connection", "proximity_graph_version",
     "proximity_job", "opportunity", "activity", "quota", "metrics_settings", "exchange_rate",
     "territory_part", "assignment_job", "assignment_job_error", "assignment_transition",
+    "unit_set", "adjacency_override", "unit_import", "unit_import_upload",
 }  # fmt: skip
 
 

@@ -267,3 +267,42 @@ async def list_page(
     # (tenant_id, external_id) is unique and indexed: a stable order the index can serve.
     statement = statement.order_by(Account.external_id).limit(limit).offset(offset)
     return list(await session.scalars(statement))
+
+
+# The numeric fields a caller may ask of ``locations_page``: columns, or custom attributes
+# holding numbers (``attributes.<key>``; text or missing gives null).
+LOCATION_COLUMNS = ("annual_revenue", "potential", "employee_count")
+
+
+async def locations_page(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    fields: list[str],
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Any]:
+    """Accounts with a location, by id after ``after``: (id, lon, lat, values[])."""
+    columns = [
+        f"{field}::float8"
+        if field in LOCATION_COLUMNS
+        else f"CASE WHEN jsonb_typeof(attributes -> :key{i}) = 'number'"
+        f" THEN (attributes ->> :key{i})::float8 END"
+        for i, field in enumerate(fields)
+    ]
+    keys = {
+        f"key{i}": field.removeprefix("attributes.")
+        for i, field in enumerate(fields)
+        if field not in LOCATION_COLUMNS
+    }
+    values = f"ARRAY[{', '.join(columns)}]::float8[]" if columns else "'{}'::float8[]"
+    rows = await session.execute(
+        text(
+            f"SELECT id, ST_X(location), ST_Y(location), {values} FROM account"
+            " WHERE tenant_id = :tenant_id AND location IS NOT NULL"
+            " AND (CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid))"
+            " ORDER BY id LIMIT :limit"
+        ),
+        {"tenant_id": tenant_id, "after": after, "limit": limit, **keys},
+    )
+    return list(rows.tuples())
