@@ -378,6 +378,7 @@ def upgrade() -> None:
         ),
     )
     op.add_column("unit_adjacency", sa.Column("distance_m", sa.Float(), nullable=True))
+    op.add_column("unit_adjacency", sa.Column("island_unit_id", sa.UUID(), nullable=True))
     op.create_index(
         op.f("ix_unit_adjacency_unit_set_id"), "unit_adjacency", ["unit_set_id"], unique=False
     )
@@ -411,6 +412,7 @@ def downgrade() -> None:
         op.f("fk_unit_adjacency_unit_set_id_unit_set"), "unit_adjacency", type_="foreignkey"
     )
     op.drop_index(op.f("ix_unit_adjacency_unit_set_id"), table_name="unit_adjacency")
+    op.drop_column("unit_adjacency", "island_unit_id")
     op.drop_column("unit_adjacency", "distance_m")
     op.drop_column("unit_adjacency", "kind")
     op.drop_column("unit_adjacency", "unit_set_id")

@@ -138,8 +138,9 @@ class UnitAdjacency(Base):
     kind: Mapped[AdjacencyKind] = mapped_column(
         _enum(AdjacencyKind, "adjacency_kind"), server_default=AdjacencyKind.border.value
     )
-    # An island link's length: the distance between the two units, metres.
+    # An island link: the distance between the two units (metres) and the one on the island.
     distance_m: Mapped[float | None] = mapped_column(Float)
+    island_unit_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class AdjacencyOverride(Base):

@@ -58,8 +58,22 @@ async def refresh_islands(
                 members=[ids[i] for i in island.tolist()],
                 components=labels[island].tolist(),
             )
+            # Borůvka's round, kept a forest: the shortest links first, each only if it joins
+            # two groups not joined yet (two islands may pick each other, or tie at 0 m).
+            group = {label: label for label in range(count)}
+
+            def root(label: int) -> int:
+                while group[label] != label:
+                    label = group[label]
+                return label
+
             added = []
-            for row in nearest:
+            for row in sorted(nearest, key=lambda r: (r["distance_m"], str(r["from_id"]))):
+                here = root(int(labels[index[row["from_id"]]]))
+                there = root(int(labels[index[row["to_id"]]]))
+                if here == there:
+                    continue
+                group[here] = there
                 links.append(
                     IslandLink(
                         row["from_id"],

@@ -495,8 +495,8 @@ async def replace_island_links(
     )
     await connection.execute(
         "INSERT INTO unit_adjacency"
-        " (tenant_id, unit_set_id, unit_a_id, unit_b_id, kind, distance_m)"
-        " SELECT $1, $2, least(a, b), greatest(a, b), 'island', d"
+        " (tenant_id, unit_set_id, unit_a_id, unit_b_id, kind, distance_m, island_unit_id)"
+        " SELECT $1, $2, least(a, b), greatest(a, b), 'island', d, a"
         " FROM unnest($3::uuid[], $4::uuid[], $5::float8[]) AS link(a, b, d)"
         " ON CONFLICT DO NOTHING",
         tenant_id,
@@ -511,12 +511,15 @@ async def island_links(
     connection: asyncpg.Connection, *, tenant_id: uuid.UUID, unit_set_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     return await connection.fetch(
-        "SELECT adjacency.unit_a_id, adjacency.unit_b_id, a.code AS a_code, b.code AS b_code,"
-        " adjacency.distance_m FROM unit_adjacency AS adjacency"
-        " JOIN basic_unit AS a ON a.tenant_id = $1 AND a.id = adjacency.unit_a_id"
-        " JOIN basic_unit AS b ON b.tenant_id = $1 AND b.id = adjacency.unit_b_id"
+        "SELECT island.code AS a_code, attached.code AS b_code, adjacency.distance_m"
+        " FROM unit_adjacency AS adjacency"
+        " JOIN basic_unit AS island ON island.tenant_id = $1"
+        " AND island.id = adjacency.island_unit_id"
+        " JOIN basic_unit AS attached ON attached.tenant_id = $1 AND attached.id ="
+        " CASE WHEN adjacency.unit_a_id = adjacency.island_unit_id THEN adjacency.unit_b_id"
+        " ELSE adjacency.unit_a_id END"
         " WHERE adjacency.tenant_id = $1 AND adjacency.unit_set_id = $2"
-        " AND adjacency.kind = 'island' ORDER BY a.code, b.code",
+        " AND adjacency.kind = 'island' ORDER BY island.code, attached.code",
         tenant_id,
         unit_set_id,
     )
