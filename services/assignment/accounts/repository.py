@@ -282,12 +282,13 @@ async def locations_page(
     after: uuid.UUID | None,
     limit: int,
 ) -> list[Any]:
-    """Accounts with a location, by id after ``after``: (id, lon, lat, values[])."""
+    """Accounts with a location (or a known postal code), by id after ``after``: (id, lon,
+    lat, values[])."""
     columns = [
-        f"{field}::float8"
+        f"account.{field}::float8"
         if field in LOCATION_COLUMNS
-        else f"CASE WHEN jsonb_typeof(attributes -> :key{i}) = 'number'"
-        f" THEN (attributes ->> :key{i})::float8 END"
+        else f"CASE WHEN jsonb_typeof(account.attributes -> :key{i}) = 'number'"
+        f" THEN (account.attributes ->> :key{i})::float8 END"
         for i, field in enumerate(fields)
     ]
     keys = {
@@ -296,12 +297,18 @@ async def locations_page(
         if field not in LOCATION_COLUMNS
     }
     values = f"ARRAY[{', '.join(columns)}]::float8[]" if columns else "'{}'::float8[]"
+    # Where the account is: its point, else its postal code's centroid (as placement does).
     rows = await session.execute(
         text(
-            f"SELECT id, ST_X(location), ST_Y(location), {values} FROM account"
-            " WHERE tenant_id = :tenant_id AND location IS NOT NULL"
-            " AND (CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid))"
-            " ORDER BY id LIMIT :limit"
+            "SELECT account.id, ST_X(place.point), ST_Y(place.point),"
+            f" {values} FROM account"
+            " LEFT JOIN postal_code ON account.location IS NULL"
+            " AND postal_code.country = account.country AND postal_code.code = account.postal_code"
+            " CROSS JOIN LATERAL (SELECT coalesce(account.location, postal_code.centroid) AS point)"
+            " AS place"
+            " WHERE account.tenant_id = :tenant_id AND place.point IS NOT NULL"
+            " AND (CAST(:after AS uuid) IS NULL OR account.id > CAST(:after AS uuid))"
+            " ORDER BY account.id LIMIT :limit"
         ),
         {"tenant_id": tenant_id, "after": after, "limit": limit, **keys},
     )

@@ -91,7 +91,7 @@ async def list_page(
     tenant_id: uuid.UUID,
     status: ScenarioStatus | None,
     unit_set_id: uuid.UUID | None,
-    after: uuid.UUID | None,
+    after: Scenario | None,
     limit: int,
 ) -> list[Scenario]:
     """Newest first; a page starts after the scenario ``after`` (keyset on created_at, id)."""
@@ -101,14 +101,8 @@ async def list_page(
     if unit_set_id is not None:
         statement = statement.where(Scenario.unit_set_id == unit_set_id)
     if after is not None:
-        cursor = (
-            select(Scenario.created_at, Scenario.id)
-            .where(Scenario.tenant_id == tenant_id, Scenario.id == after)
-            .subquery()
-        )
         statement = statement.where(
-            tuple_(Scenario.created_at, Scenario.id)
-            < select(tuple_(cursor.c.created_at, cursor.c.id)).scalar_subquery()
+            tuple_(Scenario.created_at, Scenario.id) < tuple_(after.created_at, after.id)
         )
     statement = statement.order_by(Scenario.created_at.desc(), Scenario.id.desc()).limit(limit)
     return list(await session.scalars(statement))

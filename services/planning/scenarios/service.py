@@ -136,17 +136,17 @@ async def list_scenarios(
     after: uuid.UUID | None,
     limit: int,
 ) -> ScenarioPage:
-    if (
-        after is not None
-        and await repository.get(session, tenant_id=tenant_id, scenario_id=after) is None
-    ):
-        raise ScenarioNotFound(after, field="after")
+    cursor = None
+    if after is not None:
+        cursor = await repository.get(session, tenant_id=tenant_id, scenario_id=after)
+        if cursor is None:
+            raise ScenarioNotFound(after, field="after")
     rows = await repository.list_page(
         session,
         tenant_id=tenant_id,
         status=status,
         unit_set_id=unit_set_id,
-        after=after,
+        after=cursor,
         limit=limit + 1,
     )
     items = [
