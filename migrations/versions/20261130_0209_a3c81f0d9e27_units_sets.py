@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined"
+# (GeoAlchemy2 registers its add/drop_geospatial_* operations on alembic.op at run time.)
 """Unit sets: polygon or point units, adjacency overrides, islands, bulk unit imports.
 
 - ``unit_set`` (polygon or point units, rook/queen adjacency with a minimum shared boundary,
@@ -8,7 +10,8 @@
 - ``unit_adjacency.kind`` (border, explicit, island) and ``distance_m`` (island links).
 - ``adjacency_override`` (add/remove an edge), ``unit_import`` and ``unit_import_upload``
   (bulk imports on the worker), each under ``tenant_isolation`` and granted to the app role.
-- ``planning_try_geometry`` loaded from ``services/planning/units/sql/``.
+- ``planning_try_geometry`` and ``planning_analyze_units`` loaded from
+  ``services/planning/units/sql/``.
 
 Revision ID: a3c81f0d9e27
 Revises: e67256dd71ea
@@ -30,7 +33,8 @@ depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "territory_app"
 _ROOT = Path(__file__).resolve().parents[2]
-_FUNCTIONS = (_ROOT / "services" / "planning" / "units" / "sql" / "planning_try_geometry.sql",)
+_SQL = _ROOT / "services" / "planning" / "units" / "sql"
+_FUNCTIONS = (_SQL / "planning_try_geometry.sql", _SQL / "planning_analyze_units.sql")
 NEW_TENANT_TABLES = ("unit_set", "unit_import", "adjacency_override", "unit_import_upload")
 
 # FORCEd row security applies to a non-superuser owner too: backfill each tenant with it set.
@@ -397,10 +401,13 @@ def upgrade() -> None:
     op.alter_column("unit_adjacency", "unit_set_id", nullable=False)
     for path in _FUNCTIONS:
         op.execute(path.read_text())
+    op.execute("REVOKE ALL ON FUNCTION planning_analyze_units() FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION planning_analyze_units() TO {APP_ROLE}")
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS planning_try_geometry(jsonb)")
+    op.execute("DROP FUNCTION IF EXISTS planning_analyze_units()")
     # Codes were unique per set; only the default set's units fit the old per-tenant rule.
     op.execute("ALTER TABLE basic_unit NO FORCE ROW LEVEL SECURITY")
     op.execute(

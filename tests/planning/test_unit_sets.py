@@ -423,3 +423,49 @@ async def test_real_polygons_import_matches_their_shared_borders(
     assert result["feasible"], result["violations"]
     plan = np.array([result["assignment"][code] for code in ri.codes])
     assert all(pieces(ri.edges, plan, t) == 1 for t in range(3))
+
+
+def point_grid(columns: int, rows: int) -> list[dict[str, Any]]:
+    """ZIP-like points on a lattice (0.01° apart), each listing its lattice neighbours."""
+    features = []
+    for r in range(rows):
+        for c in range(columns):
+            neighbours = [
+                f"p{r + dr}_{c + dc}"
+                for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))
+                if 0 <= r + dr < rows and 0 <= c + dc < columns
+            ]
+            features.append(
+                feature(
+                    f"p{r}_{c}",
+                    {"type": "Point", "coordinates": [-100 + c * 0.01, 40 + r * 0.01]},
+                    accounts=(r * columns + c) % 7,
+                    neighbours=neighbours,
+                )
+            )
+    return features
+
+
+async def test_five_thousand_points_with_their_neighbour_table_through_the_worker(
+    gateway_client: httpx.AsyncClient, tenant: TenantWithKey
+) -> None:
+    # The suite's size; bench/planning/units_import.py measures 50,000 (README of the bench).
+    columns, rows = 100, 50
+    unit_set = await create_set(
+        gateway_client, tenant, name="5k", kind="point", required_measures=["accounts"]
+    )
+    done = await import_units(
+        gateway_client, tenant, unit_set["id"], point_grid(columns, rows), ndjson=True
+    )
+    assert done["status"] == "succeeded", done
+    assert (done["features"], done["imported"], done["error_count"]) == (5000, 5000, 0)
+    body = await summary(gateway_client, tenant, unit_set["id"])
+    assert body["units"] == 5000
+    assert body["explicit_edges"] == rows * (columns - 1) + columns * (rows - 1)
+    assert body["islands"] == []
+    units = await gateway_client.get(
+        "/planning/units",
+        params={"unit_set_id": unit_set["id"], "limit": 1000},
+        headers=tenant.headers,
+    )
+    assert all(unit["geometry"]["type"] == "MultiPolygon" for unit in units.json()["items"])

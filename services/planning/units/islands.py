@@ -58,22 +58,12 @@ async def refresh_islands(
                 members=[ids[i] for i in island.tolist()],
                 components=labels[island].tolist(),
             )
-            # Borůvka's round, kept a forest: the shortest links first, each only if it joins
-            # two groups not joined yet (two islands may pick each other, or tie at 0 m).
-            group = {label: label for label in range(count)}
-
-            def root(label: int) -> int:
-                while group[label] != label:
-                    label = group[label]
-                return label
-
             added = []
-            for row in sorted(nearest, key=lambda r: (r["distance_m"], str(r["from_id"]))):
-                here = root(int(labels[index[row["from_id"]]]))
-                there = root(int(labels[index[row["to_id"]]]))
-                if here == there:
-                    continue
-                group[here] = there
+            for row in _forest(
+                nearest,
+                [int(labels[index[r["from_id"]]]) for r in nearest],
+                [int(labels[index[r["to_id"]]]) for r in nearest],
+            ):
                 links.append(
                     IslandLink(
                         row["from_id"],
@@ -93,6 +83,28 @@ async def refresh_islands(
         distances=[link.distance_m for link in links],
     )
     return links
+
+
+def _forest(
+    rows: list[asyncpg.Record], from_groups: list[int], to_groups: list[int]
+) -> list[asyncpg.Record]:
+    """Borůvka's round kept a forest: the shortest links first, each only if it joins two
+    groups not joined yet (two islands may pick each other, or tie at 0 m)."""
+    parent: dict[int, int] = {}
+
+    def root(group: int) -> int:
+        while parent.get(group, group) != group:
+            group = parent[group]
+        return group
+
+    kept = []
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["distance_m"], str(rows[i]["from_id"])))
+    for i in order:
+        here, there = root(from_groups[i]), root(to_groups[i])
+        if here != there:
+            parent[here] = there
+            kept.append(rows[i])
+    return kept
 
 
 def _components(n: int, edges: np.ndarray) -> tuple[int, np.ndarray]:

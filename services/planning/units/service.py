@@ -202,6 +202,7 @@ async def rebuild_adjacency(
     unit_set = await resolve_set(session, tenant_id=tenant_id, unit_set_id=unit_set_id)
     connection = await repository.driver_connection(session)
     await repository.lock_set(connection, tenant_id=tenant_id, unit_set_id=unit_set.id)
+    await repository.analyze_units(connection)
     if unit_set.kind == UnitSetKind.polygon:
         pairs = await repository.rebuild_border_adjacency(
             connection,
