@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 LOCAL := deploy/local
 PYTEST_ARGS ?=
-BENCH_SERVICES := assignment planning proximity metrics
+BENCH_SERVICES := assignment planning proximity metrics planning_units
 # Benchmarks that need `make run` (every one but planning's).
 BENCH_ON_PLATFORM := $(filter-out planning,$(BENCH_SERVICES))
 # Benchmarks that exist: bench/<service>.py or a bench/<service>/ package.

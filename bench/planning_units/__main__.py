@@ -124,7 +124,7 @@ async def bare_self_join(owner: asyncpg.Connection, *, tenant_id: uuid.UUID) -> 
     return int(pairs), time.perf_counter() - started
 
 
-async def main(units: int) -> None:
+async def main(units: int, output: Path) -> None:
     settings = Settings()
     owner = await asyncpg.connect(settings.libpq_owner_database_url)
     await owner.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -195,8 +195,8 @@ async def main(units: int) -> None:
         "python": platform.python_version(),
         "data_generation_seconds": round(generation, 1),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(
         json.dumps({"units": units, "results": results, "machine": machine}, indent=2, default=str)
         + "\n"
     )
@@ -205,4 +205,6 @@ async def main(units: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=50_000)
-    asyncio.run(main(parser.parse_args().units))
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.units, arguments.output))
