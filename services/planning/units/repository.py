@@ -235,22 +235,25 @@ async def analyze_units(connection: asyncpg.Connection) -> None:
 # The boundaries' shared length on the spheroid: the test of rook adjacency and of the
 # minimum shared length. GiST join on ST_Intersects (leakproof, so the index is used under
 # row-level security); a pair of overlapping polygons (sloppy source data) is rook-adjacent
-# too, though their boundaries only cross at points.
+# too, though their boundaries only cross at points. ``uuid_lt(a.id, b.id)``, not ``a.id <
+# b.id``: the operator lets the planner AND a primary-key range (half the set) into every
+# GiST probe, quadratic in the set (minutes at 50,000 units); the function is no index
+# condition. ``OFFSET 0`` keeps the length one computation per pair (pulled up, it was
+# copied into each test of it).
 _BORDER_ADJACENCY = """
 INSERT INTO unit_adjacency (tenant_id, unit_set_id, unit_a_id, unit_b_id, shared_border_m, kind)
-SELECT $1, $2, pair.a_id, pair.b_id, pair.length_m, 'border'
-FROM (
-    SELECT a.id AS a_id, b.id AS b_id, a.geom AS a_geom, b.geom AS b_geom,
-        ST_Length(ST_CollectionExtract(
-            ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2)::geography) AS length_m
-    FROM basic_unit AS a
-    JOIN basic_unit AS b
-        ON b.tenant_id = $1 AND b.unit_set_id = $2 AND a.id < b.id
-        AND ST_Intersects(a.geom, b.geom)
-    WHERE a.tenant_id = $1 AND a.unit_set_id = $2
-) AS pair
-WHERE pair.length_m >= $4
-    AND ($3 = 'queen' OR pair.length_m > 0 OR ST_Relate(pair.a_geom, pair.b_geom, '2********'))
+SELECT $1, $2, a.id, b.id, shared.length_m, 'border'
+FROM basic_unit AS a
+JOIN basic_unit AS b
+    ON b.tenant_id = $1 AND b.unit_set_id = $2 AND uuid_lt(a.id, b.id)
+    AND ST_Intersects(a.geom, b.geom)
+CROSS JOIN LATERAL (
+    SELECT ST_Length(ST_CollectionExtract(
+        ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2)::geography) AS length_m
+    OFFSET 0
+) AS shared
+WHERE a.tenant_id = $1 AND a.unit_set_id = $2 AND shared.length_m >= $4
+    AND ($3 = 'queen' OR shared.length_m > 0 OR ST_Relate(a.geom, b.geom, '2********'))
 """
 
 
