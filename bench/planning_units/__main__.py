@@ -116,7 +116,8 @@ async def bare_self_join(owner: asyncpg.Connection, *, tenant_id: uuid.UUID) -> 
         await owner.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
         pairs = await owner.fetchval(
             "SELECT count(*) FROM basic_unit a JOIN basic_unit b ON b.tenant_id = $1"
-            " AND b.unit_set_id = a.unit_set_id AND uuid_lt(a.id, b.id) AND ST_Intersects(a.geom, b.geom)"
+            " AND b.unit_set_id = a.unit_set_id AND uuid_lt(a.id, b.id)"
+            " AND ST_Intersects(a.geom, b.geom)"
             " WHERE a.tenant_id = $1 AND a.unit_set_id IN"
             " (SELECT id FROM unit_set WHERE tenant_id = $1 AND kind = 'polygon')",
             tenant_id,

@@ -7,7 +7,8 @@
   Existing units go into a default set per tenant (``is_default``; the ``/planning/units``
   routes without a set use it). Unit codes are unique per set, not per tenant.
 - ``basic_unit.point`` (point units) and a nullable ``geom`` (a point unit's Voronoi cell).
-- ``unit_adjacency.kind`` (border, explicit, island) and ``distance_m`` (island links).
+- ``unit_adjacency.kind`` (border, explicit, island), ``distance_m`` and ``island_unit_id``
+  (island links), an index on ``unit_b_id`` (a cascade from a deleted unit finds its edges).
 - ``adjacency_override`` (add/remove an edge), ``unit_import`` and ``unit_import_upload``
   (bulk imports on the worker), each under ``tenant_isolation`` and granted to the app role.
 - ``planning_try_geometry`` and ``planning_analyze_units`` loaded from
@@ -384,6 +385,9 @@ def upgrade() -> None:
     op.add_column("unit_adjacency", sa.Column("distance_m", sa.Float(), nullable=True))
     op.add_column("unit_adjacency", sa.Column("island_unit_id", sa.UUID(), nullable=True))
     op.create_index(
+        op.f("ix_unit_adjacency_unit_b_id"), "unit_adjacency", ["unit_b_id"], unique=False
+    )
+    op.create_index(
         op.f("ix_unit_adjacency_unit_set_id"), "unit_adjacency", ["unit_set_id"], unique=False
     )
     op.create_foreign_key(
@@ -419,6 +423,7 @@ def downgrade() -> None:
         op.f("fk_unit_adjacency_unit_set_id_unit_set"), "unit_adjacency", type_="foreignkey"
     )
     op.drop_index(op.f("ix_unit_adjacency_unit_set_id"), table_name="unit_adjacency")
+    op.drop_index(op.f("ix_unit_adjacency_unit_b_id"), table_name="unit_adjacency")
     op.drop_column("unit_adjacency", "island_unit_id")
     op.drop_column("unit_adjacency", "distance_m")
     op.drop_column("unit_adjacency", "kind")

@@ -128,8 +128,12 @@ class UnitAdjacency(Base):
     unit_a_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("basic_unit.id", ondelete="CASCADE"), primary_key=True
     )
+    # Indexed: deleting a unit (or a set of 50,000) looks its edges up by either end.
     unit_b_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("basic_unit.id", ondelete="CASCADE"), primary_key=True
+        UUID(as_uuid=True),
+        ForeignKey("basic_unit.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
     )
     shared_border_m: Mapped[float] = mapped_column(Float, server_default="0")
     unit_set_id: Mapped[uuid.UUID] = mapped_column(

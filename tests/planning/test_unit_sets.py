@@ -371,16 +371,18 @@ async def test_overrides_split_a_territory_choice_and_islands_are_joined(
     result = (await design(gateway_client, tenant, request))["result"]
     assert result["assignment"] == {"r0c0": 0, "r0c1": 0, "r1c0": 1, "r1c1": 1, "island": 1}
 
-    # Removing both of r0c0's borders leaves it an island of its own, joined back by the
-    # nearest unit (a neighbour it touches: 0 m) and reported.
+    # Removing both of r0c0's borders leaves it an island of its own, joined to its nearest
+    # unit that is not across a removed edge, and reported.
     cut = await gateway_client.post(
         f"{SETS}/{unit_set['id']}/overrides",
         json={"a": "r0c0", "b": "r0c1", "action": "remove"},
         headers=tenant.headers,
     )
     assert cut.status_code == 201
-    joined = {(link["unit"], link["distance_m"]) for link in cut.json()["islands"]}
-    assert ("r0c0", 0.0) in joined and len(joined) == 2
+    assert [(link["unit"], link["attached_to"]) for link in cut.json()["islands"]] == [
+        ("island", "r1c1"),
+        ("r0c0", "r1c1"),  # not across a removed edge: the unit touching its corner
+    ]
     # A bridge (added edge) from r0c0 to r1c1 is honoured like a shared border.
     bridge = await gateway_client.post(
         f"{SETS}/{unit_set['id']}/overrides",

@@ -456,7 +456,8 @@ async def effective_edge_index(
 
 
 # The nearest unit outside each island component (KNN on the GiST index, a few candidates
-# re-ranked by the distance on the spheroid), one row per component.
+# re-ranked by the distance on the spheroid), one row per component; never across an edge a
+# planner removed (the river stays uncrossed: the island joins its next nearest unit).
 _NEAREST_OUTSIDE = """
 WITH member AS (
     SELECT * FROM unnest($3::uuid[], $4::int[]) AS m(unit_id, component)
@@ -474,6 +475,12 @@ CROSS JOIN LATERAL (
             AND NOT EXISTS (
                 SELECT FROM member AS same
                 WHERE same.unit_id = other.id AND same.component = member.component)
+            AND NOT EXISTS (
+                SELECT FROM adjacency_override AS removed
+                WHERE removed.tenant_id = $1 AND removed.unit_set_id = $2
+                    AND removed.action = 'remove'
+                    AND removed.unit_a_id = least(unit.id, other.id)
+                    AND removed.unit_b_id = greatest(unit.id, other.id))
         ORDER BY other.{column} <-> unit.{column}
         LIMIT 4
     ) AS candidate
@@ -522,8 +529,7 @@ async def replace_island_links(
         "INSERT INTO unit_adjacency"
         " (tenant_id, unit_set_id, unit_a_id, unit_b_id, kind, distance_m, island_unit_id)"
         " SELECT $1, $2, least(a, b), greatest(a, b), 'island', d, a"
-        " FROM unnest($3::uuid[], $4::uuid[], $5::float8[]) AS link(a, b, d)"
-        " ON CONFLICT DO NOTHING",
+        " FROM unnest($3::uuid[], $4::uuid[], $5::float8[]) AS link(a, b, d)",
         tenant_id,
         unit_set_id,
         a_ids,
