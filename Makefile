@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 LOCAL := deploy/local
 PYTEST_ARGS ?=
-BENCH_SERVICES := assignment planning proximity metrics map integration
+BENCH_SERVICES := assignment planning proximity metrics map integration planning_units
 # Benchmarks that need `make run` (every one but planning's and integration's).
 BENCH_ON_PLATFORM := $(filter-out planning integration,$(BENCH_SERVICES))
 # Benchmarks that exist: bench/<service>.py or a bench/<service>/ package.

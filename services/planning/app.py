@@ -9,6 +9,7 @@ from services.planning.change_requests.router import router as change_requests_r
 from services.planning.comments.router import router as comments_router
 from services.planning.scenarios.router import router as scenarios_router
 from services.planning.units.router import router as units_router
+from services.planning.units.router import sets_router as unit_sets_router
 from shared.app_factory import create_service_app
 from shared.jobs.app import queue_resource
 from shared.settings import Settings
@@ -26,10 +27,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="planning",
         title="Planning",
         description=(
-            "Basic geographic units with measures and adjacency, territory design, and the"
-            " review of a realignment: change requests with approval, and comments."
+            "Basic geographic units (unit sets) with measures and adjacency, territory design,"
+            " and the review of a realignment: change requests with approval, and comments."
         ),
-        routers=[units_router, scenarios_router, change_requests_router, comments_router],
+        routers=[
+            units_router,
+            unit_sets_router,
+            scenarios_router,
+            change_requests_router,
+            comments_router,
+        ],
         downstream=["assignment"],
         settings=settings,
         resources=resources,

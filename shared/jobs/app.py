@@ -25,6 +25,7 @@ BLUEPRINTS = {
     "planning": "services.planning.scenarios.tasks:blueprint",
     "metrics": "services.metrics.ingest.tasks:blueprint",
     "webhooks": "services.assignment.webhooks.tasks:blueprint",
+    "planning_units": "services.planning.units.tasks:blueprint",
 }
 
 

@@ -45,7 +45,21 @@ from shared.models.metrics import (
     PotentialModelRun,
     Quota,
 )
-from shared.models.planning import BasicUnit, Scenario, ScenarioStatus, UnitAdjacency
+from shared.models.planning import (
+    AdjacencyKind,
+    AdjacencyOverride,
+    AdjacencyRule,
+    BasicUnit,
+    ImportStatus,
+    OverrideAction,
+    Scenario,
+    ScenarioStatus,
+    UnitAdjacency,
+    UnitImport,
+    UnitImportUpload,
+    UnitSet,
+    UnitSetKind,
+)
 from shared.models.proximity import (
     Connection,
     Person,
@@ -60,6 +74,15 @@ from shared.models.social_territories import SocialTerritoryJob
 from shared.models.tenancy import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 __all__ = [
+    "UnitSetKind",
+    "UnitSet",
+    "UnitImportUpload",
+    "UnitImport",
+    "OverrideAction",
+    "ImportStatus",
+    "AdjacencyRule",
+    "AdjacencyOverride",
+    "AdjacencyKind",
     "Account",
     "Activity",
     "Alignment",

@@ -164,7 +164,7 @@ async def test_another_tenant_cannot_see_touch_or_neighbour_a_unit(
     listed = await client.get("/planning/units", headers=other_tenant.headers)
     assert [unit["code"] for unit in listed.json()["items"]] == ["B"]
     rebuilt = await client.post("/planning/units/adjacency:rebuild", headers=other_tenant.headers)
-    assert rebuilt.json() == {"pairs": 0}
+    assert rebuilt.json() == {"pairs": 0, "islands": []}
     assert (
         await client.get(f"/planning/units/{unit_id}", headers=tenant.headers)
     ).status_code == 200
@@ -177,7 +177,7 @@ async def test_grid_adjacency_counts_shared_borders_not_corners(
     rebuilt = await client.post("/planning/units/adjacency:rebuild", headers=tenant.headers)
     assert rebuilt.status_code == 200, rebuilt.text
     # SW-SE, NW-NE, SW-NW, SE-NE; the diagonals SW-NE and SE-NW meet only at (0.1, 0.1).
-    assert rebuilt.json() == {"pairs": 4}
+    assert rebuilt.json() == {"pairs": 4, "islands": []}
 
     response = await client.get(f"/planning/units/{ids['SW']}/neighbours", headers=tenant.headers)
     assert response.status_code == 200
@@ -191,7 +191,7 @@ async def test_grid_adjacency_counts_shared_borders_not_corners(
 
     # Rebuilding replaces the rows rather than adding to them.
     again = await client.post("/planning/units/adjacency:rebuild", headers=tenant.headers)
-    assert again.json() == {"pairs": 4}
+    assert again.json() == {"pairs": 4, "islands": []}
 
 
 async def test_deleting_a_unit_drops_its_adjacency(
@@ -207,7 +207,7 @@ async def test_deleting_a_unit_drops_its_adjacency(
     neighbours = await client.get(f"/planning/units/{ids['NE']}/neighbours", headers=tenant.headers)
     assert [neighbour["code"] for neighbour in neighbours.json()["items"]] == ["NW"]
     rebuilt = await client.post("/planning/units/adjacency:rebuild", headers=tenant.headers)
-    assert rebuilt.json() == {"pairs": 2}
+    assert rebuilt.json() == {"pairs": 2, "islands": []}
 
 
 async def test_list_is_paginated_by_code(client: httpx.AsyncClient, tenant: TenantWithKey) -> None:
@@ -243,4 +243,4 @@ async def test_concurrent_rebuilds_take_turns(
             for _ in range(3)
         )
     )
-    assert [response.json() for response in responses] == [{"pairs": 4}] * 3
+    assert [response.json() for response in responses] == [{"pairs": 4, "islands": []}] * 3

@@ -28,6 +28,7 @@ EXPECTED_TABLES = {
     "outbox_event", "webhook_subscription", "webhook_delivery",
     "social_territory_job",
     "proximity_settings", "proximity_import", "proximity_import_error",
+    "unit_set", "adjacency_override", "unit_import", "unit_import_upload",
 }  # fmt: skip
 
 

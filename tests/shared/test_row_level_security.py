@@ -34,6 +34,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "territory_member": {"role": "'owner'"},
     "assignment_transition": {"from_status": "'open'", "to_status": "'closed'"},
     "unit_adjacency": {"unit_a_id": _LOW_UUID},
+    "adjacency_override": {"unit_a_id": _LOW_UUID, "action": "'add'"},
+    "unit_import": {"format": "'geojson'"},
     "opportunity": {"status": "'open'"},
     "opportunity_history": {"status": "'open'"},
     "opportunity_stage": {"status": "'open'"},

@@ -267,3 +267,49 @@ async def list_page(
     # (tenant_id, external_id) is unique and indexed: a stable order the index can serve.
     statement = statement.order_by(Account.external_id).limit(limit).offset(offset)
     return list(await session.scalars(statement))
+
+
+# The numeric fields a caller may ask of ``locations_page``: columns, or custom attributes
+# holding numbers (``attributes.<key>``; text or missing gives null).
+LOCATION_COLUMNS = ("annual_revenue", "potential", "employee_count")
+
+
+async def locations_page(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    fields: list[str],
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Any]:
+    """Accounts with a location (or a known postal code), by id after ``after``: (id, lon,
+    lat, values[])."""
+    columns = [
+        f"account.{field}::float8"
+        if field in LOCATION_COLUMNS
+        else f"CASE WHEN jsonb_typeof(account.attributes -> :key{i}) = 'number'"
+        f" THEN (account.attributes ->> :key{i})::float8 END"
+        for i, field in enumerate(fields)
+    ]
+    keys = {
+        f"key{i}": field.removeprefix("attributes.")
+        for i, field in enumerate(fields)
+        if field not in LOCATION_COLUMNS
+    }
+    values = f"ARRAY[{', '.join(columns)}]::float8[]" if columns else "'{}'::float8[]"
+    # Where the account is: its point, else its postal code's centroid (as placement does).
+    rows = await session.execute(
+        text(
+            "SELECT account.id, ST_X(place.point), ST_Y(place.point),"
+            f" {values} FROM account"
+            " LEFT JOIN postal_code ON account.location IS NULL"
+            " AND postal_code.country = account.country AND postal_code.code = account.postal_code"
+            " CROSS JOIN LATERAL (SELECT coalesce(account.location, postal_code.centroid) AS point)"
+            " AS place"
+            " WHERE account.tenant_id = :tenant_id AND place.point IS NOT NULL"
+            " AND (CAST(:after AS uuid) IS NULL OR account.id > CAST(:after AS uuid))"
+            " ORDER BY account.id LIMIT :limit"
+        ),
+        {"tenant_id": tenant_id, "after": after, "limit": limit, **keys},
+    )
+    return list(rows.tuples())

@@ -1,6 +1,7 @@
 """HTTP endpoints for accounts: upsert by external_id, one at a time or in bulk."""
 
 import asyncio
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from services.assignment.accounts.errors import UnsupportedMediaType
 from services.assignment.accounts.schemas import (
     MAX_BULK_BODY_BYTES,
     AccountBulkRequest,
+    AccountLocations,
     AccountRead,
     AccountUpsert,
     BulkResult,
@@ -100,6 +102,43 @@ async def get_account(
     """Get one account by its external_id."""
     return await service.get_account(
         session, tenant_id=principal.tenant_id, external_id=external_id
+    )
+
+
+_LOCATION_FIELD = re.compile(
+    r"^(annual_revenue|potential|employee_count|attributes\.[A-Za-z_][A-Za-z0-9_]{0,62})$"
+)
+
+
+@router.get(":locations", operation_id="accounts.locations")
+async def account_locations(
+    session: SessionDep,
+    principal: ReadPrincipal,
+    after: Annotated[
+        uuid.UUID | None, Query(description="The last id of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=50_000, description="Accounts per page")] = 10_000,
+    fields: Annotated[
+        Text | None,
+        Query(
+            max_length=2048,
+            description="Comma-separated numeric fields: annual_revenue, potential,"
+            " employee_count, attributes.<key>",
+        ),
+    ] = None,
+) -> AccountLocations:
+    """Page through the accounts that have a location, by id: the planning service's input
+    for measures by location."""
+    names = [name.strip() for name in (fields or "").split(",") if name.strip()]
+    for name in names:
+        if not _LOCATION_FIELD.match(name):
+            raise InvalidInput(
+                f"unknown field {name!r}: use annual_revenue, potential, employee_count or"
+                " attributes.<key>",
+                field="fields",
+            )
+    return await service.account_locations(
+        session, tenant_id=principal.tenant_id, fields=names, after=after, limit=limit
     )
 
 

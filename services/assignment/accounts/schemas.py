@@ -225,3 +225,18 @@ class BulkResult(BaseModel):
     updated: int
     failed: int = Field(description="Rows not written; each has at least one entry in errors")
     errors: list[RowError]
+
+
+class AccountLocations(BaseModel):
+    """A page of account locations, in columns (compact for tens of thousands of rows)."""
+
+    fields: list[str] = Field(description="The numeric fields asked for, the columns of values")
+    ids: list[uuid.UUID]
+    longitudes: list[float]
+    latitudes: list[float]
+    values: list[list[float | None]] = Field(
+        description="Per account, its value of each field (null where it has none)"
+    )
+    next_after: uuid.UUID | None = Field(
+        description="Pass as `after` for the next page; null on the last page"
+    )

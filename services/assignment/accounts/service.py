@@ -19,6 +19,7 @@ from services.assignment.accounts.errors import (
 from services.assignment.accounts.schemas import (
     MAX_BULK_ROWS,
     MAX_IMPORT_ROWS,
+    AccountLocations,
     AccountRead,
     AccountUpsert,
     BulkResult,
@@ -251,4 +252,26 @@ async def import_csv(
         errors=stream.errors + errors,
         columns=stream.layout.writes,
         atomic=atomic,
+    )
+
+
+async def account_locations(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    fields: list[str],
+    after: uuid.UUID | None,
+    limit: int,
+) -> AccountLocations:
+    rows = await repository.locations_page(
+        session, tenant_id=tenant_id, fields=fields, after=after, limit=limit + 1
+    )
+    page = rows[:limit]
+    return AccountLocations(
+        fields=fields,
+        ids=[row[0] for row in page],
+        longitudes=[row[1] for row in page],
+        latitudes=[row[2] for row in page],
+        values=[row[3] for row in page],
+        next_after=page[-1][0] if len(rows) > limit else None,
     )

@@ -18,7 +18,7 @@ def get_assignment_client(request: Request) -> ServiceClient:
 AssignmentClientDep = Annotated[ServiceClient, Depends(get_assignment_client)]
 
 
-def _raise_for(response: Any, action: str) -> None:
+def raise_for(response: Any, action: str) -> None:
     """The assignment service's refusal, passed on in its own words."""
     if response.status_code < 400:
         return
@@ -43,7 +43,7 @@ async def create_draft(
     response = await client.request(
         "POST", "/assignment/alignments", api_key=api_key, json={"name": name}
     )
-    _raise_for(response, "create the draft alignment")
+    raise_for(response, "create the draft alignment")
     alignment_id = uuid.UUID(response.json()["id"])
     imported = await client.request(
         "POST",
@@ -53,7 +53,7 @@ async def create_draft(
         json={"type": "FeatureCollection", "features": features},
         timeout_seconds=60.0,
     )
-    _raise_for(imported, "import the scenario's territories")
+    raise_for(imported, "import the scenario's territories")
     return alignment_id
 
 
@@ -61,7 +61,7 @@ async def publish(client: ServiceClient, *, api_key: str, alignment_id: uuid.UUI
     response = await client.request(
         "POST", f"/assignment/alignments/{alignment_id}:publish", api_key=api_key, json={}
     )
-    _raise_for(response, "publish the alignment")
+    raise_for(response, "publish the alignment")
 
 
 async def territory_exists(client: ServiceClient, *, api_key: str, territory_id: uuid.UUID) -> bool:
@@ -71,7 +71,7 @@ async def territory_exists(client: ServiceClient, *, api_key: str, territory_id:
     )
     if response.status_code == 404:
         return False
-    _raise_for(response, "look up the territory")
+    raise_for(response, "look up the territory")
     return True
 
 
@@ -85,11 +85,11 @@ async def hold(
         api_key=api_key,
         json={"reason": reason},
     )
-    _raise_for(response, "hold the draft alignment for review")
+    raise_for(response, "hold the draft alignment for review")
 
 
 async def release(client: ServiceClient, *, api_key: str, alignment_id: uuid.UUID) -> None:
     response = await client.request(
         "POST", f"/assignment/alignments/{alignment_id}:release", api_key=api_key, json={}
     )
-    _raise_for(response, "release the draft alignment")
+    raise_for(response, "release the draft alignment")

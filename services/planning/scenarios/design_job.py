@@ -19,6 +19,7 @@ from services.planning.design.engine import solve
 from services.planning.design.graph import build_graph
 from services.planning.design.problem import DesignProblem, DesignResult, MeasureBalance, Objective
 from services.planning.scenarios import repository
+from services.planning.units import repository as units_repository
 from shared.jobs.connection import open_job_connection
 from shared.settings import Settings
 
@@ -132,7 +133,11 @@ class _Built:
         codes: list[str],
         measure_names: list[str],
         current: NDArray[np.int64] | None,
+        islands: list[dict[str, Any]],
+        accounts: NDArray[np.float64] | None,
     ) -> None:
+        self.islands = islands
+        self.accounts = accounts  # each unit's account count, when the units carry one
         self.problem = problem
         self.unit_ids = unit_ids
         self.codes = codes
@@ -143,8 +148,15 @@ class _Built:
 async def _build(
     connection: asyncpg.Connection, *, tenant_id: uuid.UUID, parameters: dict[str, Any]
 ) -> _Built:
-    units = await repository.load_units(connection, tenant_id=tenant_id)
-    adjacency = await repository.load_adjacency(connection, tenant_id=tenant_id)
+    unit_set_id = await _unit_set_of(connection, tenant_id=tenant_id, parameters=parameters)
+    units = await repository.load_units(connection, tenant_id=tenant_id, unit_set_id=unit_set_id)
+    # Computed or given edges with the set's overrides applied and its islands joined.
+    adjacency = await units_repository.effective_edge_index(
+        connection, tenant_id=tenant_id, unit_set_id=unit_set_id, with_islands=True
+    )
+    island_rows = await units_repository.island_links(
+        connection, tenant_id=tenant_id, unit_set_id=unit_set_id
+    )
     k = int(parameters["k"])
     if len(units) < k:
         raise DesignInputError(
@@ -153,7 +165,6 @@ async def _build(
     codes = [unit["code"] for unit in units]
     unit_ids = [unit["id"] for unit in units]
     index = {code: i for i, code in enumerate(codes)}
-    index_of_id = {unit_id: i for i, unit_id in enumerate(unit_ids)}
     rules = parameters.get("balance", [])
     balanced_names = [rule["measure"] for rule in rules]
     others = sorted({key for unit in units for key in unit["measures"]} - set(balanced_names))
@@ -182,11 +193,10 @@ async def _build(
     coordinates = np.column_stack(
         [EARTH_RADIUS_M * lon * math.cos(float(lat.mean())), EARTH_RADIUS_M * lat]
     )
-    edges = np.array(
-        [[index_of_id[row["unit_a_id"]], index_of_id[row["unit_b_id"]]] for row in adjacency],
-        dtype=np.int64,
+    edges = np.column_stack(
+        [np.array(adjacency["a"], dtype=np.int64), np.array(adjacency["b"], dtype=np.int64)]
     ).reshape(-1, 2)
-    lengths = np.array([float(row["shared_border_m"]) for row in adjacency], dtype=float)
+    lengths = np.array(adjacency["length_m"], dtype=float)
     reps = parameters.get("reps") or None
     seeds = capacities = None
     if reps:
@@ -228,7 +238,31 @@ async def _build(
         time_limit_seconds=float(parameters.get("time_limit_seconds", 10.0)),
         random_seed=int(parameters.get("random_seed", 0)),
     )
-    return _Built(problem, unit_ids, codes, measure_names, current)
+    islands = [
+        {"unit": row["a_code"], "attached_to": row["b_code"], "distance_m": row["distance_m"]}
+        for row in island_rows
+    ]
+    accounts_measure = parameters.get("accounts_measure") or "accounts"
+    accounts = (
+        measures[:, measure_names.index(accounts_measure)]
+        if accounts_measure in measure_names
+        else None
+    )
+    return _Built(problem, unit_ids, codes, measure_names, current, islands, accounts)
+
+
+async def _unit_set_of(
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, parameters: dict[str, Any]
+) -> uuid.UUID:
+    """The scenario's unit set; scenarios queued before unit sets existed used the default."""
+    if parameters.get("unit_set_id"):
+        return uuid.UUID(parameters["unit_set_id"])
+    unit_set_id: uuid.UUID | None = await connection.fetchval(
+        "SELECT id FROM unit_set WHERE tenant_id = $1 AND is_default", tenant_id
+    )
+    if unit_set_id is None:
+        raise DesignInputError("the tenant has no default unit set: name the unit set")
+    return unit_set_id
 
 
 async def _statistics(
@@ -290,13 +324,17 @@ async def _statistics(
                 }
             )
     moves: list[dict[str, Any]] = []
+    accounts_moved: float | None = None
     if built.current is not None:
         moved = np.flatnonzero((built.current >= 0) & (built.current != assignment))
+        if built.accounts is not None:
+            accounts_moved = float(built.accounts[moved].sum())
         moves = [
             {
                 "unit": codes[u],
                 "from": int(built.current[u]),
                 "to": int(assignment[u]),
+                "accounts": float(built.accounts[u]) if built.accounts is not None else None,
                 "why": "its territory no longer exists"
                 if built.current[u] >= k
                 else "to bring the territories within their balance bounds",
@@ -316,10 +354,12 @@ async def _statistics(
         },
         "cut_edges": result.cut_edges,
         "moved_units": result.moved_units,
+        "accounts_moved": accounts_moved,
         "moves": moves,
         "objective_value": result.objective_value,
         "elapsed_seconds": result.elapsed_seconds,
         "iterations": result.iterations,
+        "islands": built.islands,
         "islands_joined": _islands(problem, codes),
         "territories": territories,
         "assignment": dict(zip(codes, assignment.tolist(), strict=True)),

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import BasicUnit, Scenario
@@ -15,9 +15,20 @@ from shared.models.planning import ScenarioStatus
 
 
 async def add(
-    session: AsyncSession, *, tenant_id: uuid.UUID, name: str, parameters: dict[str, Any]
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    unit_set_id: uuid.UUID,
+    name: str,
+    parameters: dict[str, Any],
 ) -> Scenario:
-    scenario = Scenario(id=uuid.uuid4(), tenant_id=tenant_id, name=name, parameters=parameters)
+    scenario = Scenario(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        unit_set_id=unit_set_id,
+        name=name,
+        parameters=parameters,
+    )
     session.add(scenario)
     await session.flush()
     await session.refresh(scenario)
@@ -50,20 +61,51 @@ async def cancel(
 
 
 async def existing_codes(
-    session: AsyncSession, *, tenant_id: uuid.UUID, codes: list[str]
+    session: AsyncSession, *, tenant_id: uuid.UUID, unit_set_id: uuid.UUID, codes: list[str]
 ) -> set[str]:
     rows = await session.scalars(
-        select(BasicUnit.code).where(BasicUnit.tenant_id == tenant_id, BasicUnit.code.in_(codes))
+        select(BasicUnit.code).where(
+            BasicUnit.tenant_id == tenant_id,
+            BasicUnit.unit_set_id == unit_set_id,
+            BasicUnit.code.in_(codes),
+        )
     )
     return set(rows)
 
 
-async def count_units(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
+async def count_units(
+    session: AsyncSession, *, tenant_id: uuid.UUID, unit_set_id: uuid.UUID
+) -> int:
     return (
         await session.scalar(
-            select(func.count()).select_from(BasicUnit).where(BasicUnit.tenant_id == tenant_id)
+            select(func.count())
+            .select_from(BasicUnit)
+            .where(BasicUnit.tenant_id == tenant_id, BasicUnit.unit_set_id == unit_set_id)
         )
     ) or 0
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    status: ScenarioStatus | None,
+    unit_set_id: uuid.UUID | None,
+    after: Scenario | None,
+    limit: int,
+) -> list[Scenario]:
+    """Newest first; a page starts after the scenario ``after`` (keyset on created_at, id)."""
+    statement = select(Scenario).where(Scenario.tenant_id == tenant_id)
+    if status is not None:
+        statement = statement.where(Scenario.status == status)
+    if unit_set_id is not None:
+        statement = statement.where(Scenario.unit_set_id == unit_set_id)
+    if after is not None:
+        statement = statement.where(
+            tuple_(Scenario.created_at, Scenario.id) < tuple_(after.created_at, after.id)
+        )
+    statement = statement.order_by(Scenario.created_at.desc(), Scenario.id.desc()).limit(limit)
+    return list(await session.scalars(statement))
 
 
 # --- the job's side ----------------------------------------------------------------------
@@ -128,23 +170,17 @@ async def finish(
 
 
 async def load_units(
-    connection: asyncpg.Connection, *, tenant_id: uuid.UUID
+    connection: asyncpg.Connection, *, tenant_id: uuid.UUID, unit_set_id: uuid.UUID
 ) -> list[asyncpg.Record]:
-    """Every unit with its measures and the centroid (a point on its surface) in degrees."""
+    """Every unit of the set with its measures and its location in degrees (a point unit's
+    point, a polygon's point on its surface), in the order of ``unit_ids`` (code, id)."""
     return await connection.fetch(
-        "SELECT id, code, measures, ST_X(ST_PointOnSurface(geom)) AS lon,"
-        " ST_Y(ST_PointOnSurface(geom)) AS lat FROM basic_unit WHERE tenant_id = $1"
-        " ORDER BY code",
+        "SELECT id, code, measures,"
+        " ST_X(coalesce(point, ST_PointOnSurface(geom))) AS lon,"
+        " ST_Y(coalesce(point, ST_PointOnSurface(geom))) AS lat"
+        " FROM basic_unit WHERE tenant_id = $1 AND unit_set_id = $2 ORDER BY code, id",
         tenant_id,
-    )
-
-
-async def load_adjacency(
-    connection: asyncpg.Connection, *, tenant_id: uuid.UUID
-) -> list[asyncpg.Record]:
-    return await connection.fetch(
-        "SELECT unit_a_id, unit_b_id, shared_border_m FROM unit_adjacency WHERE tenant_id = $1",
-        tenant_id,
+        unit_set_id,
     )
 
 
@@ -198,6 +234,7 @@ async def dissolve_moves(
     session: AsyncSession,
     *,
     tenant_id: uuid.UUID,
+    unit_set_id: uuid.UUID,
     codes: list[str],
     from_territories: list[int],
     to_territories: list[int],
@@ -211,6 +248,7 @@ async def dissolve_moves(
             " CAST(ST_AsGeoJSON(ST_Union(unit.geom), 6) AS jsonb)"
             " FROM moved JOIN basic_unit AS unit"
             " ON unit.code = moved.code AND unit.tenant_id = :tenant_id"
+            " AND unit.unit_set_id = :unit_set_id"
             " GROUP BY moved.from_t, moved.to_t ORDER BY moved.from_t, moved.to_t"
         ),
         {
@@ -218,6 +256,7 @@ async def dissolve_moves(
             "from_t": from_territories,
             "to_t": to_territories,
             "tenant_id": tenant_id,
+            "unit_set_id": unit_set_id,
         },
     )
     return [(row[0], row[1], row[2], row[3]) for row in rows]

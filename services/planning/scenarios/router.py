@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, status
 
 from services.planning.scenarios import service
 from services.planning.scenarios.client import AssignmentClientDep
@@ -12,12 +12,14 @@ from services.planning.scenarios.schemas import (
     ScenarioCreate,
     ScenarioDraft,
     ScenarioDrafted,
+    ScenarioPage,
     ScenarioRead,
 )
 from shared.auth import ReadPrincipal, WritePrincipal
 from shared.db import SessionDep
 from shared.errors import problem_doc
 from shared.jobs.app import QueueDep
+from shared.models.planning import ScenarioStatus
 
 router = APIRouter(prefix="/planning/scenarios", tags=["scenarios"])
 
@@ -27,7 +29,7 @@ router = APIRouter(prefix="/planning/scenarios", tags=["scenarios"])
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="scenarios.create",
     responses={
-        404: problem_doc("The base scenario does not exist in this tenant"),
+        404: problem_doc("The base scenario or the unit set does not exist in this tenant"),
         409: problem_doc("The base scenario has not succeeded"),
     },
 )
@@ -36,6 +38,34 @@ async def create_scenario(
 ) -> ScenarioRead:
     """Queue a territory design (or a realignment from ``current``/``base_scenario_id``)."""
     return await service.create_scenario(session, queue, tenant_id=principal.tenant_id, data=body)
+
+
+@router.get(
+    "",
+    operation_id="scenarios.list",
+    responses={404: problem_doc("The scenario named by `after` does not exist")},
+)
+async def list_scenarios(
+    session: SessionDep,
+    principal: ReadPrincipal,
+    status: Annotated[
+        ScenarioStatus | None, Query(description="Only scenarios in this status")
+    ] = None,
+    unit_set_id: Annotated[uuid.UUID | None, Query(description="Only this unit set's")] = None,
+    after: Annotated[
+        uuid.UUID | None, Query(description="The last scenario of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Scenarios per page")] = 100,
+) -> ScenarioPage:
+    """List scenarios, newest first, in keyset pages (without their results)."""
+    return await service.list_scenarios(
+        session,
+        tenant_id=principal.tenant_id,
+        status=status,
+        unit_set_id=unit_set_id,
+        after=after,
+        limit=limit,
+    )
 
 
 @router.get(

@@ -46,6 +46,16 @@ class ScenarioCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text = Field(min_length=1, max_length=200)
+    unit_set_id: uuid.UUID | None = Field(
+        default=None, description="The unit set to design (the tenant's default set if left out)"
+    )
+    accounts_measure: Text = Field(
+        default="accounts",
+        min_length=1,
+        max_length=100,
+        description="The units' measure holding account counts: accounts moved are its sum"
+        " over the moved units",
+    )
     territories: int | None = Field(
         default=None, ge=1, le=10_000, description="k territories (or give reps)"
     )
@@ -81,9 +91,28 @@ class ScenarioCreate(BaseModel):
         return self.territories if self.territories is not None else len(self.reps or [])
 
 
+class ScenarioSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    unit_set_id: uuid.UUID | None
+    status: str = Field(description="pending, running, succeeded, failed or cancelled")
+    progress: float
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ScenarioPage(BaseModel):
+    items: list[ScenarioSummary]
+    next_after: uuid.UUID | None = Field(
+        description="Pass as `after` for the next page (newest first); null on the last page"
+    )
+
+
 class ScenarioRead(BaseModel):
     id: uuid.UUID
     name: str
+    unit_set_id: uuid.UUID | None
     status: str = Field(description="pending, running, succeeded, failed or cancelled")
     progress: float = Field(description="Fraction of the time budget spent, 0..1")
     error: str | None

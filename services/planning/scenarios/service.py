@@ -1,5 +1,6 @@
 """Design scenario rules: the request checked against the tenant's units, then queued."""
 
+import functools
 import uuid
 from typing import Any
 
@@ -24,9 +25,12 @@ from services.planning.scenarios.schemas import (
     ScenarioCreate,
     ScenarioDraft,
     ScenarioDrafted,
+    ScenarioPage,
     ScenarioRead,
+    ScenarioSummary,
 )
 from services.planning.scenarios.tasks import TASK_NAME
+from services.planning.units import service as units_service
 from shared.http_client import ServiceClient
 from shared.models import Scenario
 from shared.models.planning import ScenarioStatus
@@ -36,6 +40,7 @@ def to_read(scenario: Scenario) -> ScenarioRead:
     return ScenarioRead(
         id=scenario.id,
         name=scenario.name,
+        unit_set_id=scenario.unit_set_id,
         status=scenario.status.value,
         progress=scenario.progress,
         error=scenario.error,
@@ -51,7 +56,10 @@ async def create_scenario(
     session: AsyncSession, queue: App, *, tenant_id: uuid.UUID, data: ScenarioCreate
 ) -> ScenarioRead:
     k = data.k
-    units = await repository.count_units(session, tenant_id=tenant_id)
+    unit_set = await units_service.resolve_set(
+        session, tenant_id=tenant_id, unit_set_id=data.unit_set_id
+    )
+    units = await repository.count_units(session, tenant_id=tenant_id, unit_set_id=unit_set.id)
     if units < k:
         raise BadDesignRequest(
             f"{k} territories were asked of {units} basic units: every territory needs at"
@@ -76,22 +84,24 @@ async def create_scenario(
                 f"measure {rule.measure!r}: lower bound {rule.lower} exceeds upper {rule.upper}",
                 field="balance",
             )
-    await _check_codes(session, tenant_id=tenant_id, codes=list(data.locked), field="locked")
+    check = functools.partial(_check_codes, session, tenant_id=tenant_id, unit_set_id=unit_set.id)
+    await check(codes=list(data.locked), field="locked")
     if data.reps:
-        await _check_codes(
-            session, tenant_id=tenant_id, codes=[rep.home_unit for rep in data.reps], field="reps"
-        )
+        await check(codes=[rep.home_unit for rep in data.reps], field="reps")
     if data.current:
-        await _check_codes(session, tenant_id=tenant_id, codes=list(data.current), field="current")
+        await check(codes=list(data.current), field="current")
     if data.base_scenario_id is not None:
         base = await repository.get(session, tenant_id=tenant_id, scenario_id=data.base_scenario_id)
         if base is None:
             raise ScenarioNotFound(data.base_scenario_id, field="base_scenario_id")
         if base.status != ScenarioStatus.succeeded:
             raise BaseScenarioNotReady(base.id, base.status.value)
-    parameters: dict[str, Any] = data.model_dump(mode="json") | {"k": k}
+    parameters: dict[str, Any] = data.model_dump(mode="json") | {
+        "k": k,
+        "unit_set_id": str(unit_set.id),
+    }
     scenario = await repository.add(
-        session, tenant_id=tenant_id, name=data.name, parameters=parameters
+        session, tenant_id=tenant_id, unit_set_id=unit_set.id, name=data.name, parameters=parameters
     )
     # The job waits for this row to be committed (design_job.ROW_WAIT_SECONDS).
     await queue.configure_task(TASK_NAME).defer_async(
@@ -101,14 +111,59 @@ async def create_scenario(
 
 
 async def _check_codes(
-    session: AsyncSession, *, tenant_id: uuid.UUID, codes: list[str], field: str
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    unit_set_id: uuid.UUID,
+    codes: list[str],
+    field: str,
 ) -> None:
     if not codes:
         return
-    known = await repository.existing_codes(session, tenant_id=tenant_id, codes=codes)
+    known = await repository.existing_codes(
+        session, tenant_id=tenant_id, unit_set_id=unit_set_id, codes=codes
+    )
     unknown = [code for code in codes if code not in known]
     if unknown:
         raise UnknownUnits(unknown, field=field)
+
+
+async def list_scenarios(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    status: ScenarioStatus | None,
+    unit_set_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> ScenarioPage:
+    cursor = None
+    if after is not None:
+        cursor = await repository.get(session, tenant_id=tenant_id, scenario_id=after)
+        if cursor is None:
+            raise ScenarioNotFound(after, field="after")
+    rows = await repository.list_page(
+        session,
+        tenant_id=tenant_id,
+        status=status,
+        unit_set_id=unit_set_id,
+        after=cursor,
+        limit=limit + 1,
+    )
+    items = [
+        ScenarioSummary(
+            id=scenario.id,
+            name=scenario.name,
+            unit_set_id=scenario.unit_set_id,
+            status=scenario.status.value,
+            progress=scenario.progress,
+            error=scenario.error,
+            created_at=scenario.created_at,
+            finished_at=scenario.finished_at,
+        )
+        for scenario in rows[:limit]
+    ]
+    return ScenarioPage(items=items, next_after=items[-1].id if len(rows) > limit else None)
 
 
 async def get_scenario(
@@ -242,6 +297,7 @@ _COMPARED = (
     "feasible",
     "cut_edges",
     "moved_units",
+    "accounts_moved",
     "objective_value",
     "max_relative_deviation",
     "coefficient_of_variation",
@@ -269,6 +325,7 @@ async def compare_scenarios(
     pieces = await repository.dissolve_moves(
         session,
         tenant_id=tenant_id,
+        unit_set_id=this.unit_set_id or uuid.UUID(int=0),
         codes=moved,
         from_territories=[plan[code] for code in moved],
         to_territories=[other_plan.get(code, -1) for code in moved],
