@@ -10,7 +10,7 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import TypeAdapter
 
-from shared.errors import UpstreamUnavailable
+from shared.errors import Conflict, InvalidInput, NotFound, UpstreamUnavailable
 from shared.observability.tracing import get_tracer
 from shared.request_context import current_request_id
 
@@ -157,3 +157,22 @@ class ServiceClient:
                 upstream_status=response.status_code,
             )
         return TypeAdapter(result_type).validate_json(response.content)
+
+
+def raise_for_refusal(response: httpx.Response, *, service: str, action: str) -> None:
+    """Another service's refusal passed on in its own words, with the same status class: its
+    404/409/422 are the caller's too; anything else is that service being unavailable."""
+    if response.status_code < 400:
+        return
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    message = f"the {service} service refused to {action}: {detail}"
+    if response.status_code == 404:
+        raise NotFound(message)
+    if response.status_code == 409:
+        raise Conflict(message)
+    if response.status_code == 422:
+        raise InvalidInput(message)
+    raise UpstreamUnavailable(message, service=service)

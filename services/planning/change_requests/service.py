@@ -1,10 +1,7 @@
 """Change requests: propose a scenario, approve or reject it (four-eyes), withdraw it, and the
 publish gate the scenarios service asks before publishing."""
 
-import base64
-import binascii
 import uuid
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,8 +25,8 @@ from services.planning.scenarios import client as assignment_client
 from services.planning.scenarios import repository as scenarios
 from services.planning.scenarios.errors import ScenarioNotFound, ScenarioNotReady
 from shared.auth import Principal
-from shared.errors import InvalidInput
 from shared.http_client import ServiceClient
+from shared.keyset import decode_cursor, encode_cursor
 from shared.models.collaboration import ChangeRequest, ChangeRequestStatus
 from shared.models.planning import ScenarioStatus
 
@@ -246,21 +243,6 @@ async def get(
     return await _one(session, change_request)
 
 
-def _encode_cursor(change_request: ChangeRequest) -> str:
-    raw = f"{change_request.created_at.isoformat()}|{change_request.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at, change_request_id = base64.urlsafe_b64decode(cursor).decode().split("|")
-        return datetime.fromisoformat(created_at), uuid.UUID(change_request_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise InvalidInput(
-            "cursor is not a next_cursor this endpoint returned", field="cursor"
-        ) from error
-
-
 async def list_requests(
     session: AsyncSession,
     *,
@@ -275,14 +257,16 @@ async def list_requests(
         tenant_id=tenant_id,
         status=status,
         scenario_id=scenario_id,
-        before=_decode_cursor(cursor) if cursor else None,
+        before=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]
     items = await _with_history(session, tenant_id=tenant_id, requests=rows)
     return ChangeRequestPage(
-        items=items, limit=limit, next_cursor=_encode_cursor(rows[-1]) if more else None
+        items=items,
+        limit=limit,
+        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
     )
 
 

@@ -1,10 +1,7 @@
 """Comment rules: the subject must exist in the caller's tenant (territories are asked of the
 assignment service), replies stay on their subject, only the author (or an admin) edits."""
 
-import base64
-import binascii
 import uuid
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +15,8 @@ from services.planning.comments.errors import (
 from services.planning.comments.schemas import CommentCreate, CommentPage, CommentRead
 from services.planning.scenarios import client as assignment_client
 from shared.auth import Principal
-from shared.errors import InvalidInput
 from shared.http_client import ServiceClient
+from shared.keyset import decode_cursor, encode_cursor
 from shared.models.collaboration import Comment, CommentSubject
 
 
@@ -78,22 +75,6 @@ async def create(
     return _read(comment)
 
 
-def _encode_cursor(comment: Comment) -> str:
-    return base64.urlsafe_b64encode(
-        f"{comment.created_at.isoformat()}|{comment.id}".encode()
-    ).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at, comment_id = base64.urlsafe_b64decode(cursor).decode().split("|")
-        return datetime.fromisoformat(created_at), uuid.UUID(comment_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise InvalidInput(
-            "cursor is not a next_cursor this endpoint returned", field="cursor"
-        ) from error
-
-
 async def list_comments(
     session: AsyncSession,
     *,
@@ -108,7 +89,7 @@ async def list_comments(
         tenant_id=tenant_id,
         subject_type=subject_type,
         subject_id=subject_id,
-        after=_decode_cursor(cursor) if cursor else None,
+        after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
     more = len(rows) > limit
@@ -116,7 +97,7 @@ async def list_comments(
     return CommentPage(
         items=[_read(row) for row in rows],
         limit=limit,
-        next_cursor=_encode_cursor(rows[-1]) if more else None,
+        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
     )
 
 

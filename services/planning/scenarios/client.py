@@ -4,10 +4,10 @@ alignment (its territories imported as GeoJSON), and a draft is published."""
 import uuid
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
 
-from shared.errors import Conflict, InvalidInput, NotFound, UpstreamUnavailable
-from shared.http_client import ServiceClient
+from shared.http_client import ServiceClient, raise_for_refusal
 
 
 def get_assignment_client(request: Request) -> ServiceClient:
@@ -18,22 +18,8 @@ def get_assignment_client(request: Request) -> ServiceClient:
 AssignmentClientDep = Annotated[ServiceClient, Depends(get_assignment_client)]
 
 
-def raise_for(response: Any, action: str) -> None:
-    """The assignment service's refusal, passed on in its own words."""
-    if response.status_code < 400:
-        return
-    try:
-        detail = response.json().get("detail", response.text)
-    except ValueError:
-        detail = response.text
-    message = f"the assignment service refused to {action}: {detail}"
-    if response.status_code == 404:
-        raise NotFound(message)
-    if response.status_code == 409:
-        raise Conflict(message)
-    if response.status_code == 422:
-        raise InvalidInput(message)
-    raise UpstreamUnavailable(message, service="assignment")
+def raise_for(response: httpx.Response, action: str) -> None:
+    raise_for_refusal(response, service="assignment", action=action)
 
 
 async def create_draft(

@@ -6,10 +6,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from shared.errors import Conflict, InvalidInput, NotFound, UpstreamUnavailable
-from shared.http_client import ServiceClient
+from shared.http_client import ServiceClient, raise_for_refusal
 
 PAGE = 1000
 # A page of 1,000 accounts with their attributes is a few hundred kB: well within a minute.
@@ -50,22 +50,8 @@ class _Page(BaseModel):
     next_offset: int | None
 
 
-def _raise_for(response: Any, action: str) -> None:
-    """The assignment service's refusal, passed on in its own words."""
-    if response.status_code < 400:
-        return
-    try:
-        detail = response.json().get("detail", response.text)
-    except ValueError:
-        detail = response.text
-    message = f"the assignment service refused to {action}: {detail}"
-    if response.status_code == 404:
-        raise NotFound(message)
-    if response.status_code == 409:
-        raise Conflict(message)
-    if response.status_code == 422:
-        raise InvalidInput(message)
-    raise UpstreamUnavailable(message, service="assignment")
+def _raise_for(response: httpx.Response, action: str) -> None:
+    raise_for_refusal(response, service="assignment", action=action)
 
 
 async def _all_pages(
