@@ -46,8 +46,23 @@ async def _webhook(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     return f"/assignment/webhooks/{subscription['id']}"
 
 
+async def _crm_connector(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    body = {"kind": "hubspot", "name": "Portal", "client_secret": "hs-secret-123456"}
+    connector = await _created(client, "/assignment/crm-connectors", body, headers)
+    return f"/assignment/crm-connectors/{connector['id']}"
+
+
+async def _comment(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    territory_id = (await _territory(client, headers)).rsplit("/", 1)[-1]
+    body = {"subject_type": "territory", "subject_id": territory_id, "body": "Heavy in the north"}
+    comment = await _created(client, "/planning/comments", body, headers)
+    return f"/planning/comments/{comment['id']}"
+
+
 FACTORIES: dict[str, ResourceFactory] = {
+    "/planning/comments/{comment_id}": _comment,
     "/assignment/reps/{rep_id}": _rep,
+    "/assignment/crm-connectors/{connector_id}": _crm_connector,
     "/assignment/webhooks/{subscription_id}": _webhook,
     "/assignment/alignments/{alignment_id}": _alignment,
     "/assignment/territories/{territory_id}": _territory,

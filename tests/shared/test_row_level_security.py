@@ -46,6 +46,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
         "period_end": "now() + interval '1 day'",
     },
     "connection": {"person_a_id": _LOW_UUID, "strength": "0.5"},
+    "comment": {"subject_type": "'scenario'"},
+    "crm_connector": {"kind": "'hubspot'"},
 }
 
 _COLUMNS = """

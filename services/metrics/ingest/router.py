@@ -156,7 +156,7 @@ async def _driver(session: AsyncSession) -> asyncpg.Connection:
 
 @router.get(
     "/metrics/imports/{job_id}",
-    operation_id="imports.get",
+    operation_id="metrics_imports.get",
     responses={404: problem_doc("No such import job in this tenant")},
 )
 async def get_import(
@@ -170,7 +170,7 @@ async def get_import(
 
 @router.get(
     "/metrics/imports/{job_id}/errors",
-    operation_id="imports.list_errors",
+    operation_id="metrics_imports.list_errors",
     responses={404: problem_doc("No such import job in this tenant")},
 )
 async def list_import_errors(

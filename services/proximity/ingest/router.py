@@ -134,7 +134,7 @@ async def import_connections(
 
 @router.get(
     "/imports/{import_id}",
-    operation_id="imports.get",
+    operation_id="proximity_imports.get",
     responses={404: problem_doc("The import is not in this tenant")},
 )
 async def get_import(
@@ -146,7 +146,7 @@ async def get_import(
 
 @router.get(
     "/imports/{import_id}/errors",
-    operation_id="imports.list_errors",
+    operation_id="proximity_imports.list_errors",
     responses={404: problem_doc("The import is not in this tenant")},
 )
 async def list_import_errors(
