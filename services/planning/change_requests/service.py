@@ -168,19 +168,36 @@ async def decide(
         actor_key_id=principal.api_key_id,
         comment=comment,
     )
-    alignment_id = await _draft_of(session, updated)
-    if alignment_id is not None and approve:
+    await _settle_hold(
+        session, assignment, principal, updated, release=approve, state="was rejected"
+    )
+    return await _one(session, updated)
+
+
+async def _settle_hold(
+    session: AsyncSession,
+    assignment: ServiceClient,
+    principal: Principal,
+    change_request: ChangeRequest,
+    *,
+    release: bool,
+    state: str,
+) -> None:
+    """After a verdict: lift the scenario draft's review hold, or restate why it stays."""
+    alignment_id = await _draft_of(session, change_request)
+    if alignment_id is None:
+        return
+    if release:
         await assignment_client.release(
             assignment, api_key=principal.token, alignment_id=alignment_id
         )
-    elif alignment_id is not None:
+    else:
         await assignment_client.hold(
             assignment,
             api_key=principal.token,
             alignment_id=alignment_id,
-            reason=hold_reason(change_request_id, "was rejected"),
+            reason=hold_reason(change_request.id, state),
         )
-    return await _one(session, updated)
 
 
 async def _draft_of(session: AsyncSession, change_request: ChangeRequest) -> uuid.UUID | None:
@@ -216,19 +233,15 @@ async def withdraw(
         actor_key_id=principal.api_key_id,
         comment=comment,
     )
-    alignment_id = await _draft_of(session, updated)
-    if alignment_id is not None and principal.allows("admin"):
-        await assignment_client.release(
-            assignment, api_key=principal.token, alignment_id=alignment_id
-        )
-    elif alignment_id is not None:
-        # Lifting a hold is an approver's act: the proposer's key leaves it for an admin.
-        await assignment_client.hold(
-            assignment,
-            api_key=principal.token,
-            alignment_id=alignment_id,
-            reason=hold_reason(change_request_id, "was withdrawn (an admin key releases it)"),
-        )
+    # Lifting a hold is an approver's act: the proposer's key leaves it for an admin.
+    await _settle_hold(
+        session,
+        assignment,
+        principal,
+        updated,
+        release=principal.allows("admin"),
+        state="was withdrawn (an admin key releases it)",
+    )
     return await _one(session, updated)
 
 
